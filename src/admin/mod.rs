@@ -1,0 +1,1 @@
+//! The admin program (libvirt's src/admin/).

@@ -1,0 +1,2 @@
+//! virtproxyd: libvirt's proxy daemon (remote/remote_daemon.c built as virtproxyd).
+fn main() {}

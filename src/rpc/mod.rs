@@ -1,0 +1,3 @@
+//! The RPC engine (libvirt's `src/rpc/`).
+pub mod protocol;
+pub mod message;
