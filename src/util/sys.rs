@@ -1,1 +1,505 @@
-//! placeholder
+//! Thin safe wrappers over the POSIX calls the daemons need (libvirt's util/virfile.c,
+//! util/virsocket.c, util/virutil.c): fd passing, peer credentials, users and groups, fork.
+//!
+//! Every `-1`/errno return goes through `cvt`; every unsafe block says why it is sound.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::io;
+use std::mem::{size_of, zeroed, MaybeUninit};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Turns a C `-1 + errno` return into an `io::Result`.
+pub fn cvt<T: Copy + PartialEq + From<i8>>(ret: T) -> io::Result<T> {
+    if ret == T::from(-1) {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Like `cvt` but retries on EINTR.
+pub fn cvt_retry<T: Copy + PartialEq + From<i8>>(mut f: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        match cvt(f()) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+pub fn path_cstring(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+pub fn getpid() -> i32 {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    unsafe { libc::getpid() }
+}
+
+pub fn gettid() -> i64 {
+    // SAFETY: the gettid syscall takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) }
+}
+
+/// Credentials of the process at the other end of a UNIX socket (SO_PEERCRED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+// C: virNetSocketGetUNIXIdentity
+pub fn peer_cred(fd: RawFd) -> io::Result<PeerCred> {
+    // SAFETY: ucred is plain old data, so all-zero is a valid value.
+    let mut cred: libc::ucred = unsafe { zeroed() };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes and `len` holds the buffer size.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    })?;
+    Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
+}
+
+/// Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), 0 if unknown.
+// C: virProcessGetStartTime
+pub fn process_start_time(pid: i32) -> u64 {
+    let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else { return 0 };
+    // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+    let Some(close) = stat.iter().rposition(|&b| b == b')') else { return 0 };
+    let rest = &stat[close + 1..];
+    // After ')' comes field 3 (state); field 22 is the 20th token from there.
+    rest.split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .nth(19)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Name of a user id, if the user database knows it.
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: passwd is plain old data, so all-zero is a valid value.
+        let mut pwd: libc::passwd = unsafe { zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer refers to live memory of the stated size.
+        let rc = unsafe {
+            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            return None;
+        }
+        // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
+        return Some(unsafe { CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned());
+    }
+}
+
+/// Home directory of a user id, from the user database.
+pub fn user_home(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: passwd is plain old data, so all-zero is a valid value.
+        let mut pwd: libc::passwd = unsafe { zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer refers to live memory of the stated size.
+        let rc = unsafe {
+            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_dir.is_null() {
+            return None;
+        }
+        // SAFETY: on success pw_dir points to a NUL-terminated string inside `buf`.
+        return Some(unsafe { CStr::from_ptr(pwd.pw_dir) }.to_string_lossy().into_owned());
+    }
+}
+
+/// Name of a group id, if the group database knows it.
+pub fn group_name(gid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: group is plain old data, so all-zero is a valid value.
+        let mut grp: libc::group = unsafe { zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer refers to live memory of the stated size.
+        let rc = unsafe {
+            libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            return None;
+        }
+        // SAFETY: on success gr_name points to a NUL-terminated string inside `buf`.
+        return Some(unsafe { CStr::from_ptr(grp.gr_name) }.to_string_lossy().into_owned());
+    }
+}
+
+/// Group id of a group name, or of a numeric string (libvirt accepts "+123" style ids too).
+// C: virGetGroupID
+pub fn group_id(name: &str) -> Option<u32> {
+    if let Some(n) = name.strip_prefix('+') {
+        return n.parse().ok();
+    }
+    let cname = CString::new(name).ok()?;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: group is plain old data, so all-zero is a valid value.
+        let mut grp: libc::group = unsafe { zeroed() };
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: every pointer refers to live memory of the stated size.
+        let rc = unsafe {
+            libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() {
+            return name.parse().ok();
+        }
+        return Some(grp.gr_gid);
+    }
+}
+
+/// Receives into `buf`, appending any SCM_RIGHTS descriptors to `fds` (made close-on-exec).
+/// Returns the number of bytes read (0 at end of stream).
+pub fn recv_with_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    const MAX_FDS: usize = 32;
+    let mut cmsg_space = [0u64; (MAX_FDS * 4 + 64) / 8];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
+    // SAFETY: msghdr is plain old data, so all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg_space.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(&cmsg_space);
+    // SAFETY: msg points at a live iovec over `buf` and a live control buffer of the stated size.
+    let n = cvt_retry(|| unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    // SAFETY: after a successful recvmsg the control buffer holds msg_controllen valid bytes,
+    // and the CMSG_* macros walk only within it.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg) as *const RawFd;
+                let count = ((*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / size_of::<RawFd>();
+                for i in 0..count {
+                    let raw = std::ptr::read_unaligned(data.add(i));
+                    fds.push(OwnedFd::from_raw_fd(raw));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "too many file descriptors in one message"));
+    }
+    Ok(n as usize)
+}
+
+/// Sends one dummy byte carrying `passed` as SCM_RIGHTS (libvirt's per-fd framing).
+/// Returns Ok(false) if the socket would block.
+// C: virNetSocketSendFD
+pub fn send_fd(fd: RawFd, passed: RawFd) -> io::Result<bool> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
+    let mut cmsg_space = [0u64; 4];
+    // SAFETY: msghdr is plain old data, so all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg_space.as_mut_ptr() as *mut libc::c_void;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } as usize;
+    // SAFETY: the control buffer is 32 bytes, larger than CMSG_SPACE(4) = 24, so the first
+    // header and its data are in bounds.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, passed);
+    }
+    // SAFETY: msg refers to live buffers for the duration of the call.
+    match cvt_retry(|| unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// writev(2) over several slices; MSG_NOSIGNAL is implied because SIGPIPE is ignored.
+pub fn writev(fd: RawFd, bufs: &[&[u8]]) -> io::Result<usize> {
+    let mut iov: [MaybeUninit<libc::iovec>; 64] = [const { MaybeUninit::uninit() }; 64];
+    let n = bufs.len().min(64);
+    for (slot, b) in iov.iter_mut().zip(bufs.iter()).take(n) {
+        slot.write(libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: b.len() });
+    }
+    // SAFETY: the first n entries of iov were initialised above and point at live slices.
+    let r = cvt_retry(|| unsafe { libc::writev(fd, iov.as_ptr() as *const libc::iovec, n as libc::c_int) })?;
+    Ok(r as usize)
+}
+
+pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFD/F_SETFD on a descriptor has no memory effects.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, new) })?;
+    Ok(())
+}
+
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL on a descriptor has no memory effects.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    Ok(())
+}
+
+/// True if `fd` is an open descriptor.
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only queries the descriptor table.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+pub fn chown_path(path: &Path, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    let c = path_cstring(path)?;
+    let u = uid.unwrap_or(u32::MAX);
+    let g = gid.unwrap_or(u32::MAX);
+    // SAFETY: c is a valid NUL-terminated path; -1 (u32::MAX) leaves an id unchanged.
+    cvt(unsafe { libc::chown(c.as_ptr(), u, g) })?;
+    Ok(())
+}
+
+/// Sets the process umask, returning the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
+}
+
+/// The kind of socket behind a descriptor (for socket activation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SockName {
+    Unix(Vec<u8>),
+    Inet(std::net::SocketAddr),
+    Other,
+}
+
+pub fn sock_name(fd: RawFd) -> io::Result<SockName> {
+    // SAFETY: sockaddr_storage is plain old data, so all-zero is a valid value.
+    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: ss/len describe a writable buffer of the stated size.
+    cvt(unsafe { libc::getsockname(fd, &mut ss as *mut _ as *mut libc::sockaddr, &mut len) })?;
+    Ok(match ss.ss_family as i32 {
+        libc::AF_UNIX => {
+            // SAFETY: the family says the storage holds a sockaddr_un.
+            let un: &libc::sockaddr_un = unsafe { &*(&ss as *const _ as *const libc::sockaddr_un) };
+            let off = size_of::<libc::sa_family_t>();
+            let plen = (len as usize).saturating_sub(off).min(un.sun_path.len());
+            let mut path: Vec<u8> = un.sun_path[..plen].iter().map(|&c| c as u8).collect();
+            if path.first() == Some(&0) {
+                path[0] = b'@';
+            } else if let Some(nul) = path.iter().position(|&b| b == 0) {
+                path.truncate(nul);
+            }
+            SockName::Unix(path)
+        }
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+            SockName::Inet((ip, u16::from_be(sin.sin_port)).into())
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6: &libc::sockaddr_in6 = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in6) };
+            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            SockName::Inet((ip, u16::from_be(sin6.sin6_port)).into())
+        }
+        _ => SockName::Other,
+    })
+}
+
+/// Socket type and listening state of a descriptor: (SOCK_STREAM?, listening?).
+pub fn sock_is_listening_stream(fd: RawFd) -> bool {
+    let get = |opt| -> Option<libc::c_int> {
+        let mut v: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: v/len describe a writable int.
+        let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, &mut v as *mut _ as *mut libc::c_void, &mut len) };
+        (r == 0).then_some(v)
+    };
+    get(libc::SO_TYPE) == Some(libc::SOCK_STREAM) && get(libc::SO_ACCEPTCONN) == Some(1)
+}
+
+/// A pipe whose both ends are close-on-exec.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds is a writable array of two ints.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub fn read_fd(fd: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is a writable slice of the stated length.
+    let n = cvt_retry(|| unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len()) })?;
+    Ok(n as usize)
+}
+
+pub fn write_fd(fd: &impl AsRawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is a readable slice of the stated length.
+    let n = cvt_retry(|| unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len()) })?;
+    Ok(n as usize)
+}
+
+pub enum Fork {
+    Parent(i32),
+    Child,
+}
+
+/// fork(2). Only call while the process has a single thread.
+pub fn fork() -> io::Result<Fork> {
+    // SAFETY: the callers (daemonize) run before any thread is spawned, so the child
+    // inherits a consistent address space.
+    let pid = cvt(unsafe { libc::fork() })?;
+    Ok(if pid == 0 { Fork::Child } else { Fork::Parent(pid) })
+}
+
+/// waitpid(2) for one child; returns its raw wait status.
+pub fn waitpid(pid: i32) -> io::Result<i32> {
+    let mut status = 0;
+    // SAFETY: status is a writable int.
+    cvt_retry(|| unsafe { libc::waitpid(pid, &mut status, 0) })?;
+    Ok(status)
+}
+
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: setsid has no memory effects.
+    cvt(unsafe { libc::setsid() })?;
+    Ok(())
+}
+
+/// Points stdin at /dev/null (read) and stdout/stderr at /dev/null (write).
+pub fn stdio_to_devnull() -> io::Result<()> {
+    let rd = std::fs::File::open("/dev/null")?;
+    let wr = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    for (src, dst) in [(rd.as_raw_fd(), 0), (wr.as_raw_fd(), 1), (wr.as_raw_fd(), 2)] {
+        // SAFETY: dup2 onto the standard descriptors; both are valid descriptors.
+        cvt(unsafe { libc::dup2(src, dst) })?;
+    }
+    Ok(())
+}
+
+/// _exit(2): leave without running destructors or atexit handlers (after fork).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// Ignores SIGPIPE for the whole process (writes to closed sockets return EPIPE instead).
+pub fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN for SIGPIPE is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Sends a datagram to a UNIX socket path ('@' prefix = abstract namespace).
+pub fn send_datagram(path: &OsStr, data: &[u8]) -> io::Result<()> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    let bytes = path.as_bytes();
+    if let Some(abs) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(abs)?;
+        sock.send_to_addr(data, &addr)?;
+    } else {
+        sock.send_to(data, Path::new(path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn peer_cred_of_socketpair_is_self() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let c = peer_cred(a.as_raw_fd()).unwrap();
+        assert_eq!(c.pid, getpid());
+        assert_eq!(c.uid, geteuid());
+    }
+
+    #[test]
+    fn process_start_time_of_self_is_nonzero() {
+        assert!(process_start_time(getpid()) > 0);
+    }
+
+    #[test]
+    fn process_start_time_of_missing_pid_is_zero() {
+        assert_eq!(process_start_time(i32::MAX), 0);
+    }
+
+    #[test]
+    fn send_fd_then_recv_with_fds_passes_descriptor() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (r, w) = pipe().unwrap();
+        assert!(send_fd(a.as_raw_fd(), r.as_raw_fd()).unwrap());
+        let mut buf = [9u8; 8];
+        let mut fds = Vec::new();
+        let n = recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(buf[0], 0);
+        assert_eq!(fds.len(), 1);
+        write_fd(&w, b"x").unwrap();
+        let mut got = [0u8; 1];
+        read_fd(&fds[0], &mut got).unwrap();
+        assert_eq!(&got, b"x");
+    }
+
+    #[test]
+    fn group_id_accepts_numeric_forms() {
+        assert_eq!(group_id("+4242"), Some(4242));
+        assert_eq!(group_id("root"), Some(0));
+    }
+
+    #[test]
+    fn sock_name_reports_unix_path() {
+        let dir = std::env::temp_dir().join(format!("vl-sockname-{}", getpid()));
+        let _ = std::fs::remove_file(&dir);
+        let l = std::os::unix::net::UnixListener::bind(&dir).unwrap();
+        assert_eq!(sock_name(l.as_raw_fd()).unwrap(), SockName::Unix(dir.as_os_str().as_bytes().to_vec()));
+        assert!(sock_is_listening_stream(l.as_raw_fd()));
+        let _ = std::fs::remove_file(&dir);
+    }
+}
