@@ -1,2 +1,5 @@
 //! Daemon start-up, configuration and generic dispatch (libvirt's `src/remote/`).
+pub mod auth;
+pub mod cli;
 pub mod config;
+pub mod daemon;

@@ -1,3 +1,11 @@
 //! The RPC engine (libvirt's `src/rpc/`).
-pub mod protocol;
+pub mod client;
+pub mod keepalive;
 pub mod message;
+pub mod netdaemon;
+pub mod program;
+pub mod protocol;
+pub mod server;
+pub mod service;
+pub mod socket;
+pub mod threadpool;

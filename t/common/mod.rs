@@ -1,0 +1,203 @@
+//! Shared helpers for the integration tests in t/: temporary directories, starting the real
+//! daemon binaries, waiting for their sockets, running Debian's real clients.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const PROXY: &str = env!("CARGO_BIN_EXE_virtproxyd");
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory removed when dropped (kept if VIRTLITE_KEEP_TEST_DIRS is set).
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(tag: &str) -> TestDir {
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("vlt-{}-{}-{}", tag, std::process::id(), n));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        TestDir { path }
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.path.join(p)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.join(name);
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::env::var_os("VIRTLITE_KEEP_TEST_DIRS").is_none() {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Polls `f` every 5 ms until it is true or `limit` passes.
+pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    f()
+}
+
+/// A running daemon in the foreground, killed (SIGKILL) if still running when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+impl Daemon {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Waits for exit up to `limit`; None if it is still running.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn stop(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_timeout(Duration::from_secs(10)).expect("daemon did not exit on SIGTERM")
+    }
+
+    pub fn stderr_text(&mut self) -> String {
+        let mut s = String::new();
+        if let Some(e) = self.child.stderr.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A config that keeps a test daemon's sockets inside `dir` (unix_sock_dir) plus `extra`.
+pub fn config_in(dir: &Path, extra: &str) -> String {
+    format!("unix_sock_dir = \"{}\"\n{}\n", dir.display(), extra)
+}
+
+/// Starts `bin` in the foreground with a config file and pidfile under `dir`, waiting
+/// until `ready` exists.
+pub fn start(bin: &str, dir: &Path, conf: &str, args: &[&str], ready: &Path) -> Daemon {
+    let cfg = dir.join("daemon.conf");
+    fs::write(&cfg, conf).unwrap();
+    let pid = dir.join("daemon.pid");
+    let child = Command::new(bin)
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-p")
+        .arg(&pid)
+        .args(args)
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("XDG_CACHE_HOME", dir)
+        .env_remove("LIBVIRT_DEBUG")
+        .env_remove("LIBVIRT_LOG_OUTPUTS")
+        .env_remove("LIBVIRT_LOG_FILTERS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon { child, dir: dir.to_path_buf() };
+    if !wait_for(Duration::from_secs(10), || ready.exists() || matches!(d.child.try_wait(), Ok(Some(_)))) || !ready.exists() {
+        let st = d.child.try_wait();
+        panic!("daemon did not create {} (exit {:?}): {}", ready.display(), st, d.stderr_text());
+    }
+    d
+}
+
+/// Runs a command with a time limit; output captured.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "command timed out after {:?}: {:?}\nstdout: {}\nstderr: {}",
+                limit,
+                cmd,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// virt-admin against an admin socket path.
+pub fn virt_admin(sock: &Path, args: &[&str]) -> Output {
+    let uri = format!("virtproxyd:///system?socket={}", sock.display());
+    let mut c = Command::new("virt-admin");
+    c.arg("-c").arg(uri).args(args);
+    run_with_timeout(&mut c, Duration::from_secs(30))
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn have(cmd: impl AsRef<OsStr>) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {} >/dev/null", cmd.as_ref().to_string_lossy()))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
