@@ -55,9 +55,17 @@ pub enum BadStringKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XdrError {
     /// The input ends before `what` is complete.
-    Truncated { what: &'static str, need: usize, have: usize },
+    Truncated {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
     /// A length or count is over the maximum the protocol allows for `what`.
-    TooLong { what: &'static str, len: u32, max: u32 },
+    TooLong {
+        what: &'static str,
+        len: u32,
+        max: u32,
+    },
     /// An XDR bool that is neither 0 nor 1.
     BadBool(u32),
     /// The "value follows" flag of optional data that is neither 0 nor 1.
@@ -137,7 +145,11 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], XdrError> {
         let have = self.remaining();
         if n > have {
-            return Err(XdrError::Truncated { what, need: n, have });
+            return Err(XdrError::Truncated {
+                what,
+                need: n,
+                have,
+            });
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -240,7 +252,9 @@ impl<'a> Reader<'a> {
     pub fn str(&mut self, max: u32) -> Result<&'a str, XdrError> {
         let s = self.string_bytes(max)?;
         std::str::from_utf8(s).map_err(|e| {
-            XdrError::BadString(BadStringKind::InvalidUtf8 { valid_up_to: e.valid_up_to() })
+            XdrError::BadString(BadStringKind::InvalidUtf8 {
+                valid_up_to: e.valid_up_to(),
+            })
         })
     }
 
@@ -255,13 +269,21 @@ impl<'a> Reader<'a> {
     pub fn array_len(&mut self, max: u32, min_elem_size: usize) -> Result<usize, XdrError> {
         let len = self.word("array length").map(u32::from_be_bytes)?;
         if len > max {
-            return Err(XdrError::TooLong { what: "array", len, max });
+            return Err(XdrError::TooLong {
+                what: "array",
+                len,
+                max,
+            });
         }
         let n = len as usize;
         let need = n.saturating_mul(min_elem_size);
         let have = self.remaining();
         if need > have {
-            return Err(XdrError::Truncated { what: "array elements", need, have });
+            return Err(XdrError::Truncated {
+                what: "array elements",
+                need,
+                have,
+            });
         }
         Ok(n)
     }
@@ -290,7 +312,9 @@ impl Writer {
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        Writer { buf: Vec::with_capacity(n) }
+        Writer {
+            buf: Vec::with_capacity(n),
+        }
     }
 
     /// Continues writing at the end of `buf`.
@@ -642,7 +666,11 @@ fn fuzz_roundtrip<T: Xdr>(r: &mut Reader<'_>) -> bool {
         Ok(v) => {
             let once = encode_to_vec(&v);
             let again = decode_exact::<T>(&once).map(|v2| encode_to_vec(&v2));
-            assert_eq!(again.as_ref(), Ok(&once), "XDR re-encoding is not a fixed point");
+            assert_eq!(
+                again.as_ref(),
+                Ok(&once),
+                "XDR re-encoding is not a fixed point"
+            );
             true
         }
         Err(_) => false,

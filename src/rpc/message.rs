@@ -10,9 +10,8 @@ use std::mem;
 
 use crate::rpc::protocol::{
     Header, MessageStatus, MessageType, RemoteError, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG,
-    KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION,
-    VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_MIN_PACKET,
-    VIR_NET_MESSAGE_NUM_FDS_MAX,
+    KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX,
+    VIR_NET_MESSAGE_MIN_PACKET, VIR_NET_MESSAGE_NUM_FDS_MAX,
 };
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
@@ -40,7 +39,10 @@ pub enum FrameError {
     /// An encoded packet would exceed VIR_NET_MESSAGE_MAX (`len` counts the length word).
     EncodeTooLarge { len: usize },
     /// `encode_packet` was given an fd count for a type without fds or none for one with fds.
-    FdsMismatch { type_: MessageType, nfds: Option<u32> },
+    FdsMismatch {
+        type_: MessageType,
+        nfds: Option<u32>,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -56,7 +58,10 @@ impl fmt::Display for FrameError {
                 u64::from(*len) - VIR_NET_MESSAGE_LEN_MAX as u64
             ),
             FrameError::LengthMismatch { word, actual } => {
-                write!(f, "packet length word says {word} bytes but {actual} were given")
+                write!(
+                    f,
+                    "packet length word says {word} bytes but {actual} were given"
+                )
             }
             FrameError::Header(e) => write!(f, "Unable to decode message header: {e}"),
             FrameError::NumFds(e) => write!(f, "Unable to decode number of FDs: {e}"),
@@ -70,7 +75,10 @@ impl fmt::Display for FrameError {
                 VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX
             ),
             FrameError::FdsMismatch { type_, nfds } => {
-                write!(f, "message type {type_:?} does not go with an fd count of {nfds:?}")
+                write!(
+                    f,
+                    "message type {type_:?} does not go with an fd count of {nfds:?}"
+                )
             }
         }
     }
@@ -110,12 +118,18 @@ impl Packet {
     // C: virNetMessageDecodeHeader, virNetMessageDecodeNumFDs
     pub fn parse(buf: Vec<u8>) -> Result<Packet, FrameError> {
         if buf.len() < VIR_NET_MESSAGE_LEN_MAX {
-            return Err(FrameError::LengthMismatch { word: 0, actual: buf.len() });
+            return Err(FrameError::LengthMismatch {
+                word: 0,
+                actual: buf.len(),
+            });
         }
         let word = [buf[0], buf[1], buf[2], buf[3]];
         let total = packet_len(word)?;
         if total != buf.len() {
-            return Err(FrameError::LengthMismatch { word: u32::from_be_bytes(word), actual: buf.len() });
+            return Err(FrameError::LengthMismatch {
+                word: u32::from_be_bytes(word),
+                actual: buf.len(),
+            });
         }
         let mut r = Reader::new(&buf[VIR_NET_MESSAGE_LEN_MAX..]);
         let header = Header::decode(&mut r).map_err(FrameError::Header)?;
@@ -172,7 +186,10 @@ enum State {
 }
 
 impl State {
-    const IDLE: State = State::Length { word: [0; 4], have: 0 };
+    const IDLE: State = State::Length {
+        word: [0; 4],
+        have: 0,
+    };
 }
 
 /// Cuts a byte stream into packets. Holds at most one partial packet, allocated at its exact
@@ -280,7 +297,10 @@ pub fn encode_packet(
     body: impl FnOnce(&mut Writer),
 ) -> Result<Vec<u8>, FrameError> {
     if header.type_.has_fds() != nfds.is_some() {
-        return Err(FrameError::FdsMismatch { type_: header.type_, nfds });
+        return Err(FrameError::FdsMismatch {
+            type_: header.type_,
+            nfds,
+        });
     }
     let mut w = Writer::with_capacity(PAYLOAD_OFFSET + 4 + 64);
     w.u32(0);
@@ -303,7 +323,11 @@ pub fn encode_packet(
 
 /// A successful reply to `call` carrying `ret`.
 pub fn reply_ok(call: &Header, ret: &impl Xdr) -> Result<Vec<u8>, FrameError> {
-    let h = Header { type_: MessageType::Reply, status: MessageStatus::Ok, ..*call };
+    let h = Header {
+        type_: MessageType::Reply,
+        status: MessageStatus::Ok,
+        ..*call
+    };
     encode_packet(&h, None, |w| ret.encode(w))
 }
 
@@ -311,14 +335,35 @@ pub fn reply_ok(call: &Header, ret: &impl Xdr) -> Result<Vec<u8>, FrameError> {
 /// errors on the stream).
 // C: virNetServerProgramSendReplyError
 pub fn reply_error(call: &Header, err: &RemoteError) -> Result<Vec<u8>, FrameError> {
-    let type_ = if call.type_ == MessageType::Stream { MessageType::Stream } else { MessageType::Reply };
-    let h = Header { type_, status: MessageStatus::Error, ..*call };
+    let type_ = if call.type_ == MessageType::Stream {
+        MessageType::Stream
+    } else {
+        MessageType::Reply
+    };
+    let h = Header {
+        type_,
+        status: MessageStatus::Error,
+        ..*call
+    };
     encode_packet(&h, None, |w| err.encode(w))
 }
 
 /// An asynchronous MESSAGE (an event) of procedure `proc_` carrying `body`.
-pub fn event(prog: u32, vers: u32, proc_: i32, serial: u32, body: &impl Xdr) -> Result<Vec<u8>, FrameError> {
-    let h = Header::new(prog, vers, proc_, MessageType::Message, serial, MessageStatus::Ok);
+pub fn event(
+    prog: u32,
+    vers: u32,
+    proc_: i32,
+    serial: u32,
+    body: &impl Xdr,
+) -> Result<Vec<u8>, FrameError> {
+    let h = Header::new(
+        prog,
+        vers,
+        proc_,
+        MessageType::Message,
+        serial,
+        MessageStatus::Ok,
+    );
     encode_packet(&h, None, |w| body.encode(w))
 }
 
@@ -372,8 +417,22 @@ pub fn stream_packet(
 
 /// A STREAM_HOLE packet (status CONTINUE) carrying virNetStreamHole{length, flags}.
 // C: virNetServerProgramSendStreamHole
-pub fn stream_hole(prog: u32, vers: u32, proc_: i32, serial: u32, length: i64, flags: u32) -> Vec<u8> {
-    let h = Header::new(prog, vers, proc_, MessageType::StreamHole, serial, MessageStatus::Continue);
+pub fn stream_hole(
+    prog: u32,
+    vers: u32,
+    proc_: i32,
+    serial: u32,
+    length: i64,
+    flags: u32,
+) -> Vec<u8> {
+    let h = Header::new(
+        prog,
+        vers,
+        proc_,
+        MessageType::StreamHole,
+        serial,
+        MessageStatus::Continue,
+    );
     let mut w = Writer::with_capacity(PAYLOAD_OFFSET + 12);
     w.u32((PAYLOAD_OFFSET + 12) as u32);
     h.encode(&mut w);

@@ -203,6 +203,7 @@ pub const VIR_ERR_NO_NETWORK_METADATA: i32 = 111;
 
 /// virErrorMsg's table for codes 1..: (text without detail, format with one `%s` for the
 /// detail). Index = code - 1. Code 111 is newer than 9.0 and has its later text.
+#[rustfmt::skip]
 static ERROR_MESSAGES: [(&str, &str); 111] = [
     ("internal error", "internal error: %s"), // 1
     ("out of memory", "out of memory: %s"), // 2
