@@ -17,7 +17,10 @@
 //! left before anything is allocated.
 use std::fmt;
 
+mod fuzz;
+mod macros;
 mod typed_param;
+pub use fuzz::fuzz_target;
 pub use typed_param::{
     TypedParam, TypedParamValue, VIR_TYPED_PARAM_BOOLEAN, VIR_TYPED_PARAM_DOUBLE,
     VIR_TYPED_PARAM_FIELD_LENGTH, VIR_TYPED_PARAM_INT, VIR_TYPED_PARAM_LLONG,
@@ -230,7 +233,7 @@ impl<'a> Reader<'a> {
             return Err(XdrError::TooLong { what, len, max });
         }
         let n = len as usize;
-        let s = self.take(n + pad_len(n), what)?;
+        let s = self.take(n.saturating_add(pad_len(n)), what)?;
         Ok(&s[..n])
     }
 
@@ -564,140 +567,5 @@ impl<T: XdrBounded> XdrBounded for Option<T> {
         } else {
             Ok(None)
         }
-    }
-}
-
-/// Defines a struct and its `Xdr` impl, fields in wire order. Each field is one of
-///
-/// ```text
-/// name: Type                    // Type: Xdr (u32, i32, u64, i64, f64, bool, [u8; N],
-///                               //   String (max 4 MiB), Option<T>, another xdr_struct)
-/// name: Type [max LIMIT]        // Type: XdrBounded (String, Vec<T>, Option<String>...)
-/// name: Vec<u8> [opaque LIMIT]  // opaque name<LIMIT>
-/// ```
-///
-/// The struct derives `Debug, Clone, PartialEq`; add other derives as attributes.
-///
-/// ```
-/// use virtlite::xdr_struct;
-/// xdr_struct! {
-///     /// remote_auth_list_ret
-///     pub struct AuthListRet { pub types: Vec<i32> [max 20] }
-/// }
-/// xdr_struct! { pub struct NonnullDomain { pub name: String, pub uuid: [u8; 16], pub id: i32 } }
-/// xdr_struct! { pub struct SaslStep { pub nil: i32, pub data: Vec<u8> [opaque 65536] } }
-/// xdr_struct! { pub struct Void {} }
-/// ```
-#[macro_export]
-macro_rules! xdr_struct {
-    (
-        $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
-            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty $([$kind:ident $max:expr])? ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq)]
-        $vis struct $name {
-            $( $(#[$fmeta])* $fvis $field: $ty, )*
-        }
-
-        impl $crate::xdr::Xdr for $name {
-            const MIN_SIZE: usize = 0 $( + $crate::xdr_struct!(@min $ty $(, $kind)?) )*;
-
-            fn encode(&self, w: &mut $crate::xdr::Writer) {
-                let _ = &w;
-                $( $crate::xdr_struct!(@enc w, self.$field, $ty $(, $kind)?); )*
-            }
-
-            fn decode(r: &mut $crate::xdr::Reader<'_>) -> ::core::result::Result<Self, $crate::xdr::XdrError> {
-                let _ = &r;
-                Ok($name {
-                    $( $field: $crate::xdr_struct!(@dec r, $ty $(, $kind $max)?), )*
-                })
-            }
-        }
-    };
-
-    (@min $ty:ty) => { <$ty as $crate::xdr::Xdr>::MIN_SIZE };
-    (@min $ty:ty, max) => { <$ty as $crate::xdr::XdrBounded>::MIN_SIZE };
-    (@min $ty:ty, opaque) => { $crate::xdr::XDR_UNIT };
-
-    (@enc $w:ident, $v:expr, $ty:ty) => { $crate::xdr::Xdr::encode(&$v, $w) };
-    (@enc $w:ident, $v:expr, $ty:ty, max) => { $crate::xdr::XdrBounded::encode_bounded(&$v, $w) };
-    (@enc $w:ident, $v:expr, $ty:ty, opaque) => { $w.opaque(&$v) };
-
-    (@dec $r:ident, $ty:ty) => { <$ty as $crate::xdr::Xdr>::decode($r)? };
-    (@dec $r:ident, $ty:ty, max $max:expr) => {
-        <$ty as $crate::xdr::XdrBounded>::decode_bounded($r, $max)?
-    };
-    (@dec $r:ident, $ty:ty, opaque $max:expr) => { $r.opaque($max)?.to_vec() };
-}
-
-/// Fuzz entry point (fuzz/fuzz_targets/), also replayed over the corpus by t/fuzz_corpus.rs.
-///
-/// Decodes the input as a series of types chosen by its first byte; whatever decodes must
-/// re-encode to a fixed point (encode(decode(encode(v))) == encode(v)).
-pub fn fuzz_target(data: &[u8]) {
-    let Some((&selector, rest)) = data.split_first() else {
-        return;
-    };
-    let mut r = Reader::new(rest);
-    // Try every decoder on the same input too, not only the selected one.
-    for i in 0..FUZZ_DECODERS {
-        let which = (usize::from(selector) + i) % FUZZ_DECODERS;
-        fuzz_decode_one(which, &mut Reader::new(rest));
-    }
-    // A stream of mixed items until the input runs out or something fails.
-    let mut which = usize::from(selector);
-    while r.remaining() > 0 {
-        let before = r.remaining();
-        if !fuzz_decode_one(which % FUZZ_DECODERS, &mut r) || r.remaining() == before {
-            break;
-        }
-        which = which.wrapping_mul(31).wrapping_add(7);
-    }
-}
-
-const FUZZ_DECODERS: usize = 12;
-
-fn fuzz_roundtrip<T: Xdr>(r: &mut Reader<'_>) -> bool {
-    match T::decode(r) {
-        Ok(v) => {
-            let once = encode_to_vec(&v);
-            let again = decode_exact::<T>(&once).map(|v2| encode_to_vec(&v2));
-            assert_eq!(
-                again.as_ref(),
-                Ok(&once),
-                "XDR re-encoding is not a fixed point"
-            );
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-fn fuzz_decode_one(which: usize, r: &mut Reader<'_>) -> bool {
-    use crate::rpc::protocol::{Header, RemoteError};
-    xdr_struct! { struct TypedParams { params: Vec<TypedParam> [max 64] } }
-    xdr_struct! { struct Strings { names: Vec<String> [max 16384] } }
-    xdr_struct! { struct Blob { nil: i32, data: Vec<u8> [opaque 65536] } }
-    xdr_struct! { struct Mixed { a: bool, b: Option<String> [max 256], c: [u8; 16], d: f64, e: u64 } }
-    match which {
-        0 => fuzz_roundtrip::<u32>(r),
-        1 => fuzz_roundtrip::<i64>(r),
-        2 => fuzz_roundtrip::<String>(r),
-        3 => fuzz_roundtrip::<Option<String>>(r),
-        4 => fuzz_roundtrip::<TypedParam>(r),
-        5 => fuzz_roundtrip::<TypedParams>(r),
-        6 => fuzz_roundtrip::<RemoteError>(r),
-        7 => fuzz_roundtrip::<Header>(r),
-        8 => fuzz_roundtrip::<Strings>(r),
-        9 => fuzz_roundtrip::<Blob>(r),
-        10 => fuzz_roundtrip::<Mixed>(r),
-        _ => match r.array_len(1024, 1) {
-            Ok(n) => r.opaque_fixed(n).is_ok(),
-            Err(_) => false,
-        },
     }
 }

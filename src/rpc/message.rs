@@ -55,7 +55,7 @@ impl fmt::Display for FrameError {
             FrameError::TooLarge { len } => write!(
                 f,
                 "packet {} bytes received too large, want {VIR_NET_MESSAGE_MAX}",
-                u64::from(*len) - VIR_NET_MESSAGE_LEN_MAX as u64
+                u64::from(*len).saturating_sub(VIR_NET_MESSAGE_LEN_MAX as u64)
             ),
             FrameError::LengthMismatch { word, actual } => {
                 write!(
@@ -450,9 +450,9 @@ pub fn fuzz_target(data: &[u8]) {
     let Some((&seed, stream)) = data.split_first() else {
         return;
     };
-    let whole = fuzz_split(stream, |_| usize::MAX);
+    let whole = fuzz_split(stream, || usize::MAX);
     let mut x = u32::from(seed) | 1;
-    let chunked = fuzz_split(stream, |_| {
+    let chunked = fuzz_split(stream, || {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
@@ -461,12 +461,12 @@ pub fn fuzz_target(data: &[u8]) {
     assert_eq!(whole, chunked, "packets depend on how the stream was cut");
 }
 
-fn fuzz_split(stream: &[u8], mut next_chunk: impl FnMut(usize) -> usize) -> (Vec<Packet>, bool) {
+fn fuzz_split(stream: &[u8], mut next_chunk: impl FnMut() -> usize) -> (Vec<Packet>, bool) {
     let mut s = Splitter::new();
     let mut packets = Vec::new();
     let mut off = 0;
     while off < stream.len() {
-        let end = off.saturating_add(next_chunk(off)).min(stream.len());
+        let end = off.saturating_add(next_chunk()).min(stream.len());
         let mut chunk = &stream[off..end];
         while !chunk.is_empty() {
             match s.push(chunk) {
