@@ -5,6 +5,7 @@ pub mod message;
 pub mod netdaemon;
 pub mod program;
 pub mod protocol;
+pub mod remote_procs;
 pub mod server;
 pub mod service;
 pub mod socket;
