@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+#[cfg(test)]
+mod getter_tests;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -113,19 +115,32 @@ impl fmt::Display for Expected {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfError {
     /// VIR_ERR_CONF_SYNTAX from the parser, with the line it stopped on.
-    Syntax { file: String, line: u32, kind: SyntaxKind },
+    Syntax {
+        file: String,
+        line: u32,
+        kind: SyntaxKind,
+    },
     /// open(2) failed (virFileReadAll).
     Open { file: String, errno: i32 },
     /// read(2) failed, or the file is larger than `MAX_CONFIG_FILE_SIZE` (EOVERFLOW).
     Read { file: String, errno: i32 },
     /// The entry exists with another type.
-    WrongType { file: String, key: String, expected: Expected },
+    WrongType {
+        file: String,
+        key: String,
+        expected: Expected,
+    },
     /// A list holding something other than strings (libvirt reports VIR_ERR_CONF_SYNTAX).
     NotStringList { file: String, key: String },
     /// A bool given as an unsigned number other than 0 or 1.
     NotBool { file: String, key: String },
     /// A number outside the getter's range.
-    OutOfRange { file: String, key: String, min: i128, max: i128 },
+    OutOfRange {
+        file: String,
+        key: String,
+        min: i128,
+        max: i128,
+    },
 }
 
 /// strerror(3) text for an errno, without Rust's " (os error N)" suffix.
@@ -176,13 +191,22 @@ fn errno_of(err: &std::io::Error) -> i32 {
 /// Reads a whole file of at most `MAX_CONFIG_FILE_SIZE` bytes.
 // C: virFileReadAll
 fn read_limited(path: &Path, name: &str) -> Result<Vec<u8>, ConfError> {
-    let file = File::open(path).map_err(|e| ConfError::Open { file: name.to_string(), errno: errno_of(&e) })?;
+    let file = File::open(path).map_err(|e| ConfError::Open {
+        file: name.to_string(),
+        errno: errno_of(&e),
+    })?;
     let mut text = Vec::new();
     file.take(MAX_CONFIG_FILE_SIZE as u64 + 1)
         .read_to_end(&mut text)
-        .map_err(|e| ConfError::Read { file: name.to_string(), errno: errno_of(&e) })?;
+        .map_err(|e| ConfError::Read {
+            file: name.to_string(),
+            errno: errno_of(&e),
+        })?;
     if text.len() > MAX_CONFIG_FILE_SIZE {
-        return Err(ConfError::Read { file: name.to_string(), errno: libc::EOVERFLOW });
+        return Err(ConfError::Read {
+            file: name.to_string(),
+            errno: libc::EOVERFLOW,
+        });
     }
     Ok(text)
 }
@@ -194,7 +218,10 @@ impl Conf {
         let (entries, mut errors) = parse::parse(filename, text, 1);
         match errors.pop() {
             Some(err) => Err(err),
-            None => Ok(Conf { filename: filename.to_string(), entries }),
+            None => Ok(Conf {
+                filename: filename.to_string(),
+                entries,
+            }),
         }
     }
 
@@ -203,7 +230,13 @@ impl Conf {
     /// The entries are those that parsed cleanly.
     pub fn parse_all(filename: &str, text: &[u8]) -> (Conf, Vec<ConfError>) {
         let (entries, errors) = parse::parse(filename, text, CONF_MAX_ERRORS);
-        (Conf { filename: filename.to_string(), entries }, errors)
+        (
+            Conf {
+                filename: filename.to_string(),
+                entries,
+            },
+            errors,
+        )
     }
 
     /// Reads and parses a file; errors name the path as given.
@@ -219,7 +252,13 @@ impl Conf {
         let name = path.to_string_lossy().into_owned();
         match read_limited(path, &name) {
             Ok(text) => Conf::parse_all(&name, &text),
-            Err(err) => (Conf { filename: name, entries: Vec::new() }, vec![err]),
+            Err(err) => (
+                Conf {
+                    filename: name,
+                    entries: Vec::new(),
+                },
+                vec![err],
+            ),
         }
     }
 
@@ -230,11 +269,20 @@ impl Conf {
     }
 
     fn wrong_type(&self, key: &str, expected: Expected) -> ConfError {
-        ConfError::WrongType { file: self.filename.clone(), key: key.to_string(), expected }
+        ConfError::WrongType {
+            file: self.filename.clone(),
+            key: key.to_string(),
+            expected,
+        }
     }
 
     fn out_of_range(&self, key: &str, min: i128, max: i128) -> ConfError {
-        ConfError::OutOfRange { file: self.filename.clone(), key: key.to_string(), min, max }
+        ConfError::OutOfRange {
+            file: self.filename.clone(),
+            key: key.to_string(),
+            min,
+            max,
+        }
     }
 
     // C: virConfGetValueString
@@ -248,7 +296,11 @@ impl Conf {
 
     /// A list of strings; with `compat_string` a lone string is a list of one.
     // C: virConfGetValueStringList
-    pub fn get_string_list(&self, key: &str, compat_string: bool) -> Result<Option<Vec<String>>, ConfError> {
+    pub fn get_string_list(
+        &self,
+        key: &str,
+        compat_string: bool,
+    ) -> Result<Option<Vec<String>>, ConfError> {
         match self.get(key).map(|e| &e.value) {
             None => Ok(None),
             Some(Value::List(items)) => {
@@ -279,9 +331,10 @@ impl Conf {
             None => Ok(None),
             Some(Value::Unsigned(0)) => Ok(Some(false)),
             Some(Value::Unsigned(1)) => Ok(Some(true)),
-            Some(Value::Unsigned(_)) => {
-                Err(ConfError::NotBool { file: self.filename.clone(), key: key.to_string() })
-            }
+            Some(Value::Unsigned(_)) => Err(ConfError::NotBool {
+                file: self.filename.clone(),
+                key: key.to_string(),
+            }),
             Some(_) => Err(self.wrong_type(key, Expected::Bool)),
         }
     }
@@ -301,9 +354,9 @@ impl Conf {
     pub fn get_uint(&self, key: &str) -> Result<Option<u32>, ConfError> {
         match self.get(key).map(|e| &e.value) {
             None => Ok(None),
-            Some(Value::Unsigned(v)) => {
-                u32::try_from(*v).map(Some).map_err(|_| self.out_of_range(key, 0, u32::MAX.into()))
-            }
+            Some(Value::Unsigned(v)) => u32::try_from(*v)
+                .map(Some)
+                .map_err(|_| self.out_of_range(key, 0, u32::MAX.into())),
             Some(_) => Err(self.wrong_type(key, Expected::UnsignedInteger)),
         }
     }

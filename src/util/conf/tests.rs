@@ -1,4 +1,4 @@
-//! Unit tests of the config grammar and the typed getters.
+//! Unit tests of the config grammar: every value form, separator, comment and error.
 use super::*;
 
 fn parse(text: &str) -> Result<Conf, ConfError> {
@@ -23,7 +23,11 @@ fn s(text: &str) -> Value {
 }
 
 fn entry(name: &str, value: Value, line: u32) -> Entry {
-    Entry { name: name.to_string(), value, line }
+    Entry {
+        name: name.to_string(),
+        value,
+        line,
+    }
 }
 
 // ---- values ----
@@ -103,7 +107,13 @@ fn empty_strings_parse() {
 #[test]
 fn triple_quoted_string_spans_lines() {
     let conf = parse("a = \"\"\"one\ntwo \"quoted\"\n\"\"\"\nb = 1\n").unwrap();
-    assert_eq!(conf.entries, vec![entry("a", s("one\ntwo \"quoted\"\n"), 1), entry("b", Value::Unsigned(1), 4)]);
+    assert_eq!(
+        conf.entries,
+        vec![
+            entry("a", s("one\ntwo \"quoted\"\n"), 1),
+            entry("b", Value::Unsigned(1), 4)
+        ]
+    );
 }
 
 #[test]
@@ -118,12 +128,18 @@ fn triple_quote_needs_seven_bytes_left() {
 
 #[test]
 fn string_with_nul_is_cut_there() {
-    assert_eq!(Conf::parse("t", b"a = 'ab\0cd'").unwrap().entries[0].value, s("ab"));
+    assert_eq!(
+        Conf::parse("t", b"a = 'ab\0cd'").unwrap().entries[0].value,
+        s("ab")
+    );
 }
 
 #[test]
 fn string_not_utf8_is_converted_lossily() {
-    assert_eq!(Conf::parse("t", b"a = '\xffx'").unwrap().entries[0].value, s("\u{fffd}x"));
+    assert_eq!(
+        Conf::parse("t", b"a = '\xffx'").unwrap().entries[0].value,
+        s("\u{fffd}x")
+    );
 }
 
 #[test]
@@ -135,7 +151,13 @@ fn empty_list_parses() {
 #[test]
 fn list_spans_lines_with_trailing_comma() {
     let conf = parse("a = [\n  \"x\",\n  'y',\n]\nb = 2\n").unwrap();
-    assert_eq!(conf.entries, vec![entry("a", Value::List(vec![s("x"), s("y")]), 1), entry("b", Value::Unsigned(2), 5)]);
+    assert_eq!(
+        conf.entries,
+        vec![
+            entry("a", Value::List(vec![s("x"), s("y")]), 1),
+            entry("b", Value::Unsigned(2), 5)
+        ]
+    );
 }
 
 #[test]
@@ -153,7 +175,11 @@ fn list_mixes_types_and_nests() {
 
 #[test]
 fn list_nesting_at_limit_parses() {
-    let text = format!("a = {}{}", "[".repeat(CONF_MAX_LIST_DEPTH), "]".repeat(CONF_MAX_LIST_DEPTH));
+    let text = format!(
+        "a = {}{}",
+        "[".repeat(CONF_MAX_LIST_DEPTH),
+        "]".repeat(CONF_MAX_LIST_DEPTH)
+    );
     assert!(parse(&text).is_ok());
 }
 
@@ -201,7 +227,13 @@ fn names_take_digits_and_underscores() {
 #[test]
 fn blank_lines_and_indent_are_skipped() {
     let conf = parse("\n\n\t  a\t=\t1\t\n\n\nb=2").unwrap();
-    assert_eq!(conf.entries, vec![entry("a", Value::Unsigned(1), 3), entry("b", Value::Unsigned(2), 6)]);
+    assert_eq!(
+        conf.entries,
+        vec![
+            entry("a", Value::Unsigned(1), 3),
+            entry("b", Value::Unsigned(2), 6)
+        ]
+    );
 }
 
 #[test]
@@ -220,7 +252,13 @@ fn crlf_line_endings_parse_and_count_lines() {
 #[test]
 fn lone_cr_separates_without_counting_a_line() {
     let conf = parse("a = 1\rb = 2").unwrap();
-    assert_eq!(conf.entries, vec![entry("a", Value::Unsigned(1), 1), entry("b", Value::Unsigned(2), 1)]);
+    assert_eq!(
+        conf.entries,
+        vec![
+            entry("a", Value::Unsigned(1), 1),
+            entry("b", Value::Unsigned(2), 1)
+        ]
+    );
 }
 
 #[test]
@@ -237,7 +275,10 @@ fn empty_file_has_no_entries() {
 #[test]
 fn blank_only_file_expects_a_name() {
     // libvirt's parser reads past the blanks and finds no name.
-    assert_eq!(syntax_error(b"\n \n"), "configuration file syntax error: test.conf:3: expecting a name");
+    assert_eq!(
+        syntax_error(b"\n \n"),
+        "configuration file syntax error: test.conf:3: expecting a name"
+    );
 }
 
 #[test]
@@ -266,7 +307,11 @@ fn golden_file_gives_exact_entries() {
         vec![
             entry("listen_tls", Value::Unsigned(0), 2),
             entry("tcp_port", s("16509"), 3),
-            entry("access_drivers", Value::List(vec![s("polkit"), s("none")]), 4),
+            entry(
+                "access_drivers",
+                Value::List(vec![s("polkit"), s("none")]),
+                4
+            ),
             entry("keepalive_interval", Value::Signed(-1), 7),
             entry("keepalive_count", Value::Unsigned(5), 7),
             entry("host_uuid", s("00000000-0000-0000-0000-000000000001"), 8),
@@ -280,53 +325,86 @@ fn golden_file_gives_exact_entries() {
 
 #[test]
 fn statement_without_name_is_error() {
-    assert_eq!(syntax_error(b"a = 1\n= 2\n"), "configuration file syntax error: test.conf:2: expecting a name");
+    assert_eq!(
+        syntax_error(b"a = 1\n= 2\n"),
+        "configuration file syntax error: test.conf:2: expecting a name"
+    );
 }
 
 #[test]
 fn name_starting_with_digit_is_error() {
-    assert_eq!(syntax_error(b"1a = 2"), "configuration file syntax error: test.conf:1: expecting a name");
+    assert_eq!(
+        syntax_error(b"1a = 2"),
+        "configuration file syntax error: test.conf:1: expecting a name"
+    );
 }
 
 #[test]
 fn empty_statement_between_semicolons_is_error() {
-    assert_eq!(syntax_error(b"a = 1;;b = 2"), "configuration file syntax error: test.conf:1: expecting a name");
+    assert_eq!(
+        syntax_error(b"a = 1;;b = 2"),
+        "configuration file syntax error: test.conf:1: expecting a name"
+    );
 }
 
 #[test]
 fn name_without_equals_is_error() {
-    assert_eq!(syntax_error(b"\n\nabc 1"), "configuration file syntax error: test.conf:3: expecting an assignment");
+    assert_eq!(
+        syntax_error(b"\n\nabc 1"),
+        "configuration file syntax error: test.conf:3: expecting an assignment"
+    );
 }
 
 #[test]
 fn dotted_name_is_error() {
-    assert_eq!(syntax_error(b"a.b = 1"), "configuration file syntax error: test.conf:1: expecting an assignment");
+    assert_eq!(
+        syntax_error(b"a.b = 1"),
+        "configuration file syntax error: test.conf:1: expecting an assignment"
+    );
 }
 
 #[test]
 fn missing_value_at_end_of_line_is_error() {
-    assert_eq!(syntax_error(b"a =\nb = 1"), "configuration file syntax error: test.conf:1: expecting a value");
+    assert_eq!(
+        syntax_error(b"a =\nb = 1"),
+        "configuration file syntax error: test.conf:1: expecting a value"
+    );
 }
 
 #[test]
 fn missing_value_at_end_of_file_is_error() {
-    assert_eq!(syntax_error(b"a = "), "configuration file syntax error: test.conf:1: expecting a value");
+    assert_eq!(
+        syntax_error(b"a = "),
+        "configuration file syntax error: test.conf:1: expecting a value"
+    );
 }
 
 #[test]
 fn bare_word_value_is_error() {
-    assert_eq!(syntax_error(b"a = yes"), "configuration file syntax error: test.conf:1: expecting a value");
+    assert_eq!(
+        syntax_error(b"a = yes"),
+        "configuration file syntax error: test.conf:1: expecting a value"
+    );
 }
 
 #[test]
 fn string_broken_by_newline_is_error() {
-    assert_eq!(syntax_error(b"a = 'abc\n'"), "configuration file syntax error: test.conf:1: unterminated string");
-    assert_eq!(syntax_error(b"a = \"abc\r\n"), "configuration file syntax error: test.conf:1: unterminated string");
+    assert_eq!(
+        syntax_error(b"a = 'abc\n'"),
+        "configuration file syntax error: test.conf:1: unterminated string"
+    );
+    assert_eq!(
+        syntax_error(b"a = \"abc\r\n"),
+        "configuration file syntax error: test.conf:1: unterminated string"
+    );
 }
 
 #[test]
 fn string_unterminated_at_end_is_error() {
-    assert_eq!(syntax_error(b"\na = \"abc"), "configuration file syntax error: test.conf:2: unterminated string");
+    assert_eq!(
+        syntax_error(b"\na = \"abc"),
+        "configuration file syntax error: test.conf:2: unterminated string"
+    );
 }
 
 #[test]
@@ -341,8 +419,14 @@ fn triple_string_unterminated_counts_its_lines() {
 
 #[test]
 fn sign_without_digits_is_error() {
-    assert_eq!(syntax_error(b"a = -"), "configuration file syntax error: test.conf:1: unterminated number");
-    assert_eq!(syntax_error(b"a = +x"), "configuration file syntax error: test.conf:1: unterminated number");
+    assert_eq!(
+        syntax_error(b"a = -"),
+        "configuration file syntax error: test.conf:1: unterminated number"
+    );
+    assert_eq!(
+        syntax_error(b"a = +x"),
+        "configuration file syntax error: test.conf:1: unterminated number"
+    );
 }
 
 #[test]
@@ -367,34 +451,53 @@ fn comment_after_list_item_is_error() {
 
 #[test]
 fn comment_after_open_bracket_is_error() {
-    assert_eq!(syntax_error(b"a = [ # none\n]"), "configuration file syntax error: test.conf:1: expecting a value");
+    assert_eq!(
+        syntax_error(b"a = [ # none\n]"),
+        "configuration file syntax error: test.conf:1: expecting a value"
+    );
 }
 
 #[test]
 fn list_unclosed_at_end_is_error() {
-    assert_eq!(syntax_error(b"a = [1\n"), "configuration file syntax error: test.conf:2: list is not closed with ]");
+    assert_eq!(
+        syntax_error(b"a = [1\n"),
+        "configuration file syntax error: test.conf:2: list is not closed with ]"
+    );
 }
 
 #[test]
 fn list_ending_in_comma_at_end_is_error() {
-    assert_eq!(syntax_error(b"a = [1,"), "configuration file syntax error: test.conf:1: expecting a value");
+    assert_eq!(
+        syntax_error(b"a = [1,"),
+        "configuration file syntax error: test.conf:1: expecting a value"
+    );
 }
 
 #[test]
 fn two_statements_on_a_line_is_error() {
-    assert_eq!(syntax_error(b"a = 1 b = 2"), "configuration file syntax error: test.conf:1: expecting a separator");
+    assert_eq!(
+        syntax_error(b"a = 1 b = 2"),
+        "configuration file syntax error: test.conf:1: expecting a separator"
+    );
 }
 
 #[test]
 fn number_glued_to_word_is_error() {
-    assert_eq!(syntax_error(b"a = 12abc"), "configuration file syntax error: test.conf:1: expecting a separator");
+    assert_eq!(
+        syntax_error(b"a = 12abc"),
+        "configuration file syntax error: test.conf:1: expecting a separator"
+    );
 }
 
 #[test]
 fn syntax_error_carries_kind_and_line() {
     assert_eq!(
         Conf::parse("f", b"x = 1\ny = [2 3]"),
-        Err(ConfError::Syntax { file: "f".into(), line: 2, kind: SyntaxKind::ExpectingListSeparator })
+        Err(ConfError::Syntax {
+            file: "f".into(),
+            line: 2,
+            kind: SyntaxKind::ExpectingListSeparator
+        })
     );
 }
 
@@ -422,7 +525,10 @@ fn parse_all_skips_rest_of_broken_list() {
     let text = "a = [\n  'x'\n  'y',\n  'z',\n]\nb = 1\n";
     let (conf, errors) = Conf::parse_all("t", text.as_bytes());
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].to_string(), "configuration file syntax error: t:3: expecting a separator in list");
+    assert_eq!(
+        errors[0].to_string(),
+        "configuration file syntax error: t:3: expecting a separator in list"
+    );
     assert_eq!(conf.entries, vec![entry("b", Value::Unsigned(1), 6)]);
 }
 
@@ -457,242 +563,4 @@ fn parse_all_clean_file_has_no_errors() {
     let (conf, errors) = Conf::parse_all("t", b"a = 1\n");
     assert!(errors.is_empty());
     assert_eq!(conf.entries.len(), 1);
-}
-
-// ---- files ----
-
-fn temp_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("virtlite-conf-{}-{name}", std::process::id()))
-}
-
-#[test]
-fn read_file_parses_and_names_file() {
-    let path = temp_path("ok.conf");
-    std::fs::write(&path, "a = 'b'\n").unwrap();
-    let conf = Conf::read_file(&path);
-    std::fs::remove_file(&path).unwrap();
-    let conf = conf.unwrap();
-    assert_eq!(conf.filename, path.to_string_lossy());
-    assert_eq!(conf.get_string("a").unwrap().as_deref(), Some("b"));
-}
-
-#[test]
-fn read_file_missing_is_open_error() {
-    let err = Conf::read_file(Path::new("/nonexistent-virtlite/x.conf")).unwrap_err();
-    assert_eq!(err.to_string(), "Failed to open file '/nonexistent-virtlite/x.conf': No such file or directory");
-}
-
-#[test]
-fn read_file_directory_is_read_error() {
-    let err = Conf::read_file(Path::new("/")).unwrap_err();
-    assert_eq!(err.to_string(), "Failed to read file '/': Is a directory");
-}
-
-#[test]
-fn read_file_over_limit_is_overflow_error() {
-    let path = temp_path("big.conf");
-    std::fs::write(&path, vec![b'#'; MAX_CONFIG_FILE_SIZE + 1]).unwrap();
-    let err = Conf::read_file(&path);
-    std::fs::remove_file(&path).unwrap();
-    assert_eq!(
-        err.unwrap_err(),
-        ConfError::Read { file: path.to_string_lossy().into_owned(), errno: libc::EOVERFLOW }
-    );
-}
-
-#[test]
-fn read_file_at_limit_parses() {
-    let path = temp_path("limit.conf");
-    let mut text = vec![b'#'; MAX_CONFIG_FILE_SIZE];
-    text[MAX_CONFIG_FILE_SIZE - 1] = b'\n';
-    std::fs::write(&path, text).unwrap();
-    let conf = Conf::read_file(&path);
-    std::fs::remove_file(&path).unwrap();
-    assert!(conf.unwrap().entries.is_empty());
-}
-
-#[test]
-fn read_file_all_collects_syntax_errors() {
-    let path = temp_path("all.conf");
-    std::fs::write(&path, "a =\nb =\n").unwrap();
-    let (_, errors) = Conf::read_file_all(&path);
-    std::fs::remove_file(&path).unwrap();
-    assert_eq!(errors.len(), 2);
-}
-
-#[test]
-fn read_file_all_missing_gives_open_error() {
-    let (conf, errors) = Conf::read_file_all(Path::new("/nonexistent-virtlite/y.conf"));
-    assert!(conf.entries.is_empty());
-    assert!(matches!(errors.as_slice(), [ConfError::Open { errno, .. }] if *errno == libc::ENOENT));
-}
-
-// ---- getters ----
-
-fn conf(text: &str) -> Conf {
-    Conf::parse("/etc/x.conf", text.as_bytes()).unwrap()
-}
-
-fn err_text(r: Result<impl std::fmt::Debug, ConfError>) -> String {
-    r.unwrap_err().to_string()
-}
-
-#[test]
-fn getters_on_missing_key_give_none() {
-    let c = conf("a = 1");
-    assert_eq!(c.get_string("b"), Ok(None));
-    assert_eq!(c.get_string_list("b", true), Ok(None));
-    assert_eq!(c.get_bool("b"), Ok(None));
-    assert_eq!(c.get_int("b"), Ok(None));
-    assert_eq!(c.get_uint("b"), Ok(None));
-    assert_eq!(c.get_llong("b"), Ok(None));
-    assert_eq!(c.get_ullong("b"), Ok(None));
-}
-
-#[test]
-fn get_string_on_number_is_type_error() {
-    assert_eq!(err_text(conf("k = 1").get_string("k")), "internal error: /etc/x.conf: expected a string for 'k' parameter");
-}
-
-#[test]
-fn get_string_list_reads_list() {
-    assert_eq!(conf("k = ['a', \"b\"]").get_string_list("k", false), Ok(Some(vec!["a".into(), "b".into()])));
-    assert_eq!(conf("k = []").get_string_list("k", false), Ok(Some(vec![])));
-}
-
-#[test]
-fn get_string_list_with_number_item_is_syntax_error() {
-    assert_eq!(
-        err_text(conf("k = ['a', 1]").get_string_list("k", false)),
-        "configuration file syntax error: /etc/x.conf: expected a string list for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_string_list_on_string_without_compat_is_error() {
-    assert_eq!(
-        err_text(conf("k = 'a'").get_string_list("k", false)),
-        "internal error: /etc/x.conf: expected a string list for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_string_list_on_string_with_compat_is_one_item() {
-    assert_eq!(conf("k = 'a'").get_string_list("k", true), Ok(Some(vec!["a".into()])));
-}
-
-#[test]
-fn get_string_list_on_number_with_compat_is_error() {
-    assert_eq!(
-        err_text(conf("k = 1").get_string_list("k", true)),
-        "internal error: /etc/x.conf: expected a string or string list for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_bool_reads_zero_and_one() {
-    assert_eq!(conf("k = 0").get_bool("k"), Ok(Some(false)));
-    assert_eq!(conf("k = +1").get_bool("k"), Ok(Some(true)));
-}
-
-#[test]
-fn get_bool_on_two_is_error() {
-    assert_eq!(err_text(conf("k = 2").get_bool("k")), "internal error: /etc/x.conf: value for 'k' parameter must be 0 or 1");
-}
-
-#[test]
-fn get_bool_on_signed_or_string_is_type_error() {
-    let want = "internal error: /etc/x.conf: expected a bool for 'k' parameter";
-    assert_eq!(err_text(conf("k = -0").get_bool("k")), want);
-    assert_eq!(err_text(conf("k = 'yes'").get_bool("k")), want);
-}
-
-#[test]
-fn get_uint_reads_max() {
-    assert_eq!(conf("k = 4294967295").get_uint("k"), Ok(Some(u32::MAX)));
-}
-
-#[test]
-fn get_uint_over_max_is_range_error() {
-    assert_eq!(
-        err_text(conf("k = 4294967296").get_uint("k")),
-        "internal error: /etc/x.conf: value for 'k' parameter must be in range 0:4294967295"
-    );
-}
-
-#[test]
-fn get_uint_on_negative_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = -1").get_uint("k")),
-        "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_int_reads_both_signs() {
-    assert_eq!(conf("k = -2147483648").get_int("k"), Ok(Some(i32::MIN)));
-    assert_eq!(conf("k = 2147483647").get_int("k"), Ok(Some(i32::MAX)));
-}
-
-#[test]
-fn get_int_out_of_range_is_error() {
-    let want = "internal error: /etc/x.conf: value for 'k' parameter must be in range -2147483648:2147483647";
-    assert_eq!(err_text(conf("k = 2147483648").get_int("k")), want);
-    assert_eq!(err_text(conf("k = -2147483649").get_int("k")), want);
-    assert_eq!(err_text(conf("k = 18446744073709551615").get_int("k")), want);
-}
-
-#[test]
-fn get_int_on_list_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = [1]").get_int("k")),
-        "internal error: /etc/x.conf: expected a signed integer for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_llong_reads_both_signs() {
-    assert_eq!(conf("k = -9223372036854775808").get_llong("k"), Ok(Some(i64::MIN)));
-    assert_eq!(conf("k = 9223372036854775807").get_llong("k"), Ok(Some(i64::MAX)));
-}
-
-#[test]
-fn get_llong_over_max_is_range_error() {
-    assert_eq!(
-        err_text(conf("k = 9223372036854775808").get_llong("k")),
-        "internal error: /etc/x.conf: value for 'k' parameter must be in range -9223372036854775808:9223372036854775807"
-    );
-}
-
-#[test]
-fn get_llong_on_string_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = '1'").get_llong("k")),
-        "internal error: /etc/x.conf: expected a signed integer for 'k' parameter"
-    );
-}
-
-#[test]
-fn get_ullong_reads_max() {
-    assert_eq!(conf("k = 18446744073709551615").get_ullong("k"), Ok(Some(u64::MAX)));
-}
-
-#[test]
-fn get_ullong_on_negative_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = -5").get_ullong("k")),
-        "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter"
-    );
-}
-
-#[test]
-fn strerror_has_no_rust_suffix() {
-    assert_eq!(strerror(libc::ENOENT), "No such file or directory");
-}
-
-#[test]
-fn fuzz_target_survives_every_seed_shape() {
-    for text in [&b"a = [1, 'x', [\"\"\"y\"\"\"]]\n"[..], b"=", b"a = [", b"\xff\xfe", b"a = 99999999999999999999999"] {
-        fuzz_target(text);
-    }
 }
