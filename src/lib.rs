@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod poll;
+pub mod proxy;
 pub mod remote;
 pub mod rpc;
 pub mod util;

@@ -3,19 +3,11 @@
 //!
 //! Supported: "none". SASL is the remote-access work's; polkit is not supported.
 
-use crate::remote::config::AuthType;
+use crate::remote::protocol::AuthListRet;
 use crate::rpc::message::Packet;
 use crate::rpc::netdaemon::{ClientId, Core};
 use crate::rpc::program::{self, answer};
 use crate::rpc::protocol::{self as proto, RemoteError, VIR_ERR_AUTH_FAILED, VIR_FROM_RPC};
-use crate::xdr_struct;
-
-xdr_struct! {
-    /// remote_auth_list_ret
-    pub struct AuthListRet {
-        pub types: Vec<i32> [max proto::REMOTE_AUTH_TYPE_LIST_MAX],
-    }
-}
 
 pub fn is_auth_proc(proc_: i32) -> bool {
     (proto::REMOTE_PROC_AUTH_LIST..=proto::REMOTE_PROC_AUTH_POLKIT).contains(&proc_)
@@ -43,5 +35,4 @@ pub fn dispatch(core: &mut Core, cid: ClientId, pkt: Packet) {
             core.reply_error(cid, &pkt.header, &auth_failed());
         }
     }
-    let _ = AuthType::None;
 }

@@ -108,7 +108,7 @@ pub fn run(spec: &DaemonSpec, make_driver: Box<DriverFactory<'_>>) -> i32 {
     }
 
     let log_settings = util::log::LogSettings {
-        level: config.log_level,
+        level: config.log_level.unwrap_or(0),
         filters: config.log_filters.clone(),
         outputs: config.log_outputs.clone(),
     };
@@ -244,7 +244,7 @@ fn reload_logging(name: &str, kind: DaemonKind, path: &Path, privileged: bool, v
         }
         return;
     }
-    let settings = util::log::LogSettings { level: cfg.log_level, filters: cfg.log_filters, outputs: cfg.log_outputs };
+    let settings = util::log::LogSettings { level: cfg.log_level.unwrap_or(0), filters: cfg.log_filters, outputs: cfg.log_outputs };
     if let Err(errs) = util::log::setup(name, &settings, privileged, verbose, godaemon) {
         for e in errs {
             log::warn!("{e}");
@@ -449,21 +449,11 @@ pub fn check_config(spec: &DaemonSpec, path: &Path, implicit: bool, privileged: 
     }
     problems.extend(config.validate().iter().map(|e| format!("{fname}: {e}")));
     let settings = util::log::LogSettings {
-        level: config.log_level,
+        level: config.log_level.unwrap_or(0),
         filters: config.log_filters.clone(),
         outputs: config.log_outputs.clone(),
     };
     problems.extend(util::log::check(&settings).iter().map(|e| format!("{fname}: {e}")));
-    for p in ["unix_sock_rw_perms", "unix_sock_ro_perms", "unix_sock_admin_perms"] {
-        let v = match p {
-            "unix_sock_rw_perms" => &config.unix_sock_rw_perms,
-            "unix_sock_ro_perms" => &config.unix_sock_ro_perms,
-            _ => &config.unix_sock_admin_perms,
-        };
-        if let Err(e) = parse_mode(p, v) {
-            problems.push(format!("{fname}: {e}"));
-        }
-    }
     if let Some(g) = &config.unix_sock_group {
         if sys::group_id(g).is_none() {
             problems.push(format!("{fname}: Failed to find group record for name '{g}'"));

@@ -7,12 +7,13 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 use crate::remote::config::AuthType;
+pub use crate::rpc::conn::{OutPacket, PacketConn, ReadOutcome};
 use crate::rpc::keepalive::KeepAlive;
-use crate::rpc::message::{FrameError, Packet, Splitter};
+use crate::rpc::message::Packet;
 use crate::rpc::socket::Stream;
 
 /// Client transport as the admin program reports it (admin_client_transport).
@@ -82,31 +83,12 @@ pub struct Wants {
     pub dispatch: bool,
 }
 
-/// One queued output packet and the fds that follow it.
-#[derive(Debug)]
-pub struct OutPacket {
-    pub buf: Vec<u8>,
-    pub fds: Vec<OwnedFd>,
-}
-
-/// Outcome of one attempt to read.
-#[derive(Debug)]
-pub enum ReadOutcome {
-    /// This many bytes were read (fewer than asked: the socket is drained for now).
-    Data { n: usize, drained: bool },
-    WouldBlock,
-    Eof,
-    Failed(io::Error),
-    Protocol(FrameError),
-}
-
 #[derive(Debug)]
 pub struct Client {
     pub id: u64,
     pub server: usize,
     pub service: usize,
     pub transport: Transport,
-    pub stream: Stream,
     pub readonly: bool,
     pub auth: AuthType,
     pub authenticated: bool,
@@ -125,18 +107,11 @@ pub struct Client {
     pub delayed_close: Option<CloseReason>,
     /// Close now; swept after the event batch.
     pub closed: Option<CloseReason>,
-    splitter: Splitter,
-    fds_in: Vec<OwnedFd>,
+    /// The socket and its packet framing in both directions.
+    pub io: PacketConn,
     pending: VecDeque<(Packet, Vec<OwnedFd>)>,
-    tx: VecDeque<OutPacket>,
-    tx_off: usize,
-    tx_fds_sent: usize,
-    tx_bytes: usize,
     warned_throttle: bool,
 }
-
-/// At most this many packets are gathered into one writev.
-const WRITEV_MAX: usize = 32;
 
 impl Client {
     #[allow(clippy::too_many_arguments)]
@@ -162,7 +137,6 @@ impl Client {
             server,
             service,
             transport,
-            stream,
             readonly,
             auth,
             authenticated: auth == AuthType::None,
@@ -176,13 +150,8 @@ impl Client {
             rx_paused: false,
             delayed_close: None,
             closed: None,
-            splitter: Splitter::new(),
-            fds_in: Vec::new(),
+            io: PacketConn::new(stream),
             pending: VecDeque::new(),
-            tx: VecDeque::new(),
-            tx_off: 0,
-            tx_fds_sent: 0,
-            tx_bytes: 0,
             warned_throttle: false,
         }
     }
@@ -200,7 +169,7 @@ impl Client {
         Wants {
             dispatch: accepting && !self.throttled() && !self.pending.is_empty(),
             read: accepting && !self.throttled() && self.pending.is_empty(),
-            write: alive && !self.tx.is_empty(),
+            write: alive && !self.io.tx_is_empty(),
         }
     }
 
@@ -212,32 +181,7 @@ impl Client {
 
     /// Reads once into `scratch`, queueing every complete packet into `pending`.
     pub fn read_once(&mut self, scratch: &mut [u8]) -> ReadOutcome {
-        let n = match self.stream.read_with_fds(scratch, &mut self.fds_in) {
-            Ok(0) => return ReadOutcome::Eof,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
-            Err(e) => return ReadOutcome::Failed(e),
-        };
-        let mut data = &scratch[..n];
-        while !data.is_empty() {
-            match self.splitter.push(data) {
-                Ok((used, pkt)) => {
-                    data = &data[used..];
-                    if let Some(p) = pkt {
-                        let nfds = p.nfds as usize;
-                        if nfds > self.fds_in.len() {
-                            return ReadOutcome::Protocol(FrameError::MissingFds { expected: nfds, got: self.fds_in.len() });
-                        }
-                        let fds: Vec<OwnedFd> = self.fds_in.drain(..nfds).collect();
-                        self.pending.push_back((p, fds));
-                    } else if used == 0 {
-                        break;
-                    }
-                }
-                Err(e) => return ReadOutcome::Protocol(e),
-            }
-        }
-        ReadOutcome::Data { n, drained: n < scratch.len() }
+        self.io.read_once(scratch, &mut self.pending)
     }
 
     /// The next packet to dispatch, if the client may dispatch now.
@@ -269,86 +213,34 @@ impl Client {
     }
 
     pub fn queue(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
-        if self.closed.is_some() {
-            return;
+        if self.closed.is_none() {
+            self.io.queue(buf, fds);
         }
-        self.tx_bytes += buf.len();
-        self.tx.push_back(OutPacket { buf, fds });
     }
 
     /// Bytes queued for output and not yet written.
     pub fn tx_bytes(&self) -> usize {
-        self.tx_bytes
+        self.io.tx_bytes()
     }
 
     pub fn tx_is_empty(&self) -> bool {
-        self.tx.is_empty()
+        self.io.tx_is_empty()
     }
 
     /// Writes as much of the queue as the socket takes. Ok(true) when the queue is empty.
     // C: virNetServerClientDispatchWrite
     pub fn flush(&mut self) -> io::Result<bool> {
-        loop {
-            let Some(front) = self.tx.front() else { return Ok(true) };
-            if self.tx_off < front.buf.len() {
-                let mut iov: [&[u8]; WRITEV_MAX] = [&[]; WRITEV_MAX];
-                let mut k = 0;
-                for (i, p) in self.tx.iter().enumerate().take(WRITEV_MAX) {
-                    iov[k] = if i == 0 { &p.buf[self.tx_off..] } else { &p.buf };
-                    k += 1;
-                    // The fds of a packet go right after its bytes: stop the batch there.
-                    if !p.fds.is_empty() {
-                        break;
-                    }
-                }
-                let n = match self.stream.write_vectored(&iov[..k]) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                    Err(e) => return Err(e),
-                };
-                self.advance(n);
-            } else if self.tx_fds_sent < front.fds.len() {
-                let fd = front.fds[self.tx_fds_sent].as_raw_fd();
-                if !self.stream.send_fd(fd)? {
-                    return Ok(false);
-                }
-                self.tx_fds_sent += 1;
-            } else {
-                self.pop_front_done();
-            }
-        }
+        self.io.flush()
     }
 
-    fn pop_front_done(&mut self) {
-        if let Some(p) = self.tx.pop_front() {
-            self.tx_bytes -= p.buf.len();
-        }
-        self.tx_off = 0;
-        self.tx_fds_sent = 0;
-    }
-
-    fn advance(&mut self, mut n: usize) {
-        while n > 0 {
-            let Some(front) = self.tx.front() else { return };
-            let rem = front.buf.len() - self.tx_off;
-            if n < rem {
-                self.tx_off += n;
-                return;
-            }
-            n -= rem;
-            if front.fds.is_empty() {
-                self.pop_front_done();
-            } else {
-                // Bytes done; its fds are sent next by `flush`.
-                self.tx_off = front.buf.len();
-                return;
-            }
-        }
+    /// Flushes and keeps the writability registration in step with the queue.
+    pub fn flush_and_rearm(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<bool> {
+        self.io.flush_and_rearm(registry, token)
     }
 
     /// Partial input or undispatched packets are being held (for diagnostics and tests).
     pub fn rx_in_progress(&self) -> bool {
-        !self.splitter.is_idle() || !self.pending.is_empty()
+        !self.io.splitter_idle() || !self.pending.is_empty()
     }
 }
 
@@ -403,50 +295,6 @@ mod tests {
         c.queue(vec![0; 28], Vec::new());
         c.close(CloseReason::Eof);
         assert_eq!(c.wants(), Wants::default());
-    }
-
-    #[test]
-    fn flush_writes_queue_in_order() {
-        let (mut c, mut p) = client_pair();
-        c.queue(b"abc".to_vec(), Vec::new());
-        c.queue(b"defg".to_vec(), Vec::new());
-        assert_eq!(c.tx_bytes(), 7);
-        assert!(c.flush().unwrap());
-        assert_eq!(c.tx_bytes(), 0);
-        let mut got = [0u8; 7];
-        use std::io::Read;
-        p.read_exact(&mut got).unwrap();
-        assert_eq!(&got, b"abcdefg");
-    }
-
-    #[test]
-    fn flush_sends_fds_after_their_packet() {
-        let (mut c, p) = client_pair();
-        let (r, _w) = crate::util::sys::pipe().unwrap();
-        c.queue(b"pkt1".to_vec(), vec![r]);
-        c.queue(b"pkt2".to_vec(), Vec::new());
-        assert!(c.flush().unwrap());
-        let mut buf = [0u8; 16];
-        let mut fds = Vec::new();
-        let mut got = Vec::new();
-        while got.len() < 9 {
-            let n = crate::util::sys::recv_with_fds(p.as_raw_fd(), &mut buf, &mut fds).unwrap();
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(&got, b"pkt1\0pkt2");
-        assert_eq!(fds.len(), 1);
-    }
-
-    #[test]
-    fn flush_partial_write_keeps_rest_queued() {
-        let (mut c, _p) = client_pair();
-        // Fill the socket buffer until the write would block.
-        let big = vec![7u8; 1 << 20];
-        c.queue(big.clone(), Vec::new());
-        c.queue(big, Vec::new());
-        assert!(!c.flush().unwrap());
-        assert!(c.tx_bytes() > 0);
-        assert!(c.wants().write);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub enum FrameError {
         type_: MessageType,
         nfds: Option<u32>,
     },
+    /// A packet announced more fds than arrived with its dummy bytes.
+    MissingFds { expected: usize, got: usize },
 }
 
 impl fmt::Display for FrameError {
@@ -64,6 +66,9 @@ impl fmt::Display for FrameError {
                 )
             }
             FrameError::Header(e) => write!(f, "Unable to decode message header: {e}"),
+            FrameError::MissingFds { expected, got } => {
+                write!(f, "packet announced {expected} file descriptors but {got} arrived")
+            }
             FrameError::NumFds(e) => write!(f, "Unable to decode number of FDs: {e}"),
             FrameError::TooManyFds { nfds } => write!(
                 f,
@@ -176,6 +181,7 @@ impl Packet {
     }
 }
 
+#[derive(Debug)]
 enum State {
     /// Collecting the 4-byte length word.
     Length { word: [u8; 4], have: usize },
@@ -195,6 +201,7 @@ impl State {
 /// Cuts a byte stream into packets. Holds at most one partial packet, allocated at its exact
 /// size once the length word is in (never more than the 32 MiB limit; pages are only touched
 /// as bytes arrive).
+#[derive(Debug)]
 pub struct Splitter {
     state: State,
 }

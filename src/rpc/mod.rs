@@ -1,5 +1,6 @@
 //! The RPC engine (libvirt's `src/rpc/`).
 pub mod client;
+pub mod conn;
 pub mod keepalive;
 pub mod message;
 pub mod netdaemon;

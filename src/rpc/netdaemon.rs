@@ -497,7 +497,7 @@ impl NetDaemon {
                 core.slots.len() - 1
             }
         };
-        let fd = client.stream.raw_fd();
+        let fd = client.io.raw_fd();
         let authenticated = client.authenticated;
         if let Err(e) = poll::register_fd(&core.registry, fd, poll::token(TokenKind::Client, idx)) {
             warn!("cannot watch new client: {e}");
@@ -547,16 +547,18 @@ impl NetDaemon {
     fn finish_batch(&mut self, driver: &mut dyn Driver) {
         // Clients unthrottled or kicked during the batch: dispatch/read again now, since
         // their readiness edge has passed.
+        // The driver's own flushing can unpause clients, and clients' dispatch can give the
+        // driver more to flush: go round until both are quiet (bounded, for fairness).
         for _ in 0..64 {
-            if self.core.kicked.is_empty() {
-                break;
-            }
             let kicked = std::mem::take(&mut self.core.kicked);
             for cid in kicked {
                 client_io(&mut self.core, driver, cid, false);
             }
+            driver.after_batch(&mut self.core);
+            if self.core.kicked.is_empty() {
+                break;
+            }
         }
-        driver.after_batch(&mut self.core);
         let dirty = std::mem::take(&mut self.core.dirty);
         for cid in dirty {
             flush_client(&mut self.core, cid);
@@ -588,7 +590,7 @@ impl NetDaemon {
         }
         let Some(client) = slot.client.take() else { return };
         slot.gen = slot.gen.wrapping_add(1);
-        poll::deregister_fd(&core.registry, client.stream.raw_fd());
+        poll::deregister_fd(&core.registry, client.io.raw_fd());
         core.free.push(cid.idx);
         let srv = &mut core.servers[client.server];
         srv.nclients = srv.nclients.saturating_sub(1);
@@ -768,12 +770,9 @@ fn process_packet(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: 
         crate::remote::auth::dispatch(core, cid, pkt);
         return;
     }
-    if !driver.knows_proc(h.prog, h.proc_) {
-        core.reply_error(cid, &h, &program::unknown_proc(h.proc_));
-        return;
-    }
     if !authenticated {
-        core.reply_error(cid, &h, &program::auth_required());
+        let err = if driver.knows_proc(h.prog, h.proc_) { program::auth_required() } else { program::unknown_proc(h.proc_) };
+        core.reply_error(cid, &h, &err);
         return;
     }
     driver.dispatch(core, cid, pkt, fds);

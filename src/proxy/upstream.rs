@@ -1,0 +1,242 @@
+//! One client's connection to the daemon behind the proxy: its socket, its open handshake
+//! and keepalive (the client-side role libvirt's virtproxyd plays through rpc/virnetclient.c
+//! and remote/remote_driver.c `doRemoteOpen`).
+//!
+//! The handshake mirrors what a libvirt client does: AUTH_LIST (then AUTH_POLKIT if that is
+//! what the daemon offers), CONNECT_SUPPORTS_FEATURE(PROGRAM_KEEPALIVE), CONNECT_OPEN, and
+//! CONNECT_SET_IDENTITY with our client's identity. Serials of these calls are our own; no
+//! client packet is relayed before the handshake ends, so they cannot be confused.
+
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use crate::remote::protocol::*;
+use crate::rpc::client::Identity;
+use crate::rpc::conn::PacketConn;
+use crate::rpc::keepalive::KeepAlive;
+use crate::rpc::message::{self, Packet};
+use crate::rpc::protocol::{
+    Header, MessageStatus, MessageType, RemoteError, REMOTE_AUTH_NONE, REMOTE_AUTH_POLKIT, REMOTE_AUTH_SASL,
+    REMOTE_PROC_AUTH_LIST, REMOTE_PROC_AUTH_POLKIT, REMOTE_PROC_CONNECT_OPEN, REMOTE_PROC_CONNECT_SET_IDENTITY,
+    REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, VIR_ERR_AUTH_FAILED,
+    VIR_FROM_REMOTE,
+};
+use crate::rpc::socket::{self, Stream};
+use crate::xdr::{TypedParam, TypedParamValue, Xdr};
+
+/// Where the handshake stands; each phase waits for the reply to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    AuthList,
+    AuthPolkit,
+    Feature,
+    Open,
+    Identity,
+    Ready,
+}
+
+/// What the open handshake needs to know.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    pub uri: String,
+    pub flags: u32,
+    pub identity: Identity,
+}
+
+#[derive(Debug)]
+pub struct Upstream {
+    pub conn: PacketConn,
+    pub phase: Phase,
+    serial: u32,
+    pending_serial: u32,
+    pub request: OpenRequest,
+    pub keepalive: KeepAlive,
+    /// Keepalive from the daemon was asked for and agreed.
+    pub keepalive_ok: bool,
+    /// Not reading: our client's output queue is full.
+    pub paused: bool,
+    /// Packets read but not relayed yet (read ahead of a pause).
+    pub rx: VecDeque<(Packet, Vec<OwnedFd>)>,
+}
+
+/// Result of feeding a handshake reply.
+#[derive(Debug)]
+pub enum Step {
+    /// Sent the next call; keep waiting.
+    Continue,
+    /// The connection is open upstream.
+    Done,
+    /// The open failed with this error (to answer the client's CONNECT_OPEN with).
+    Failed(RemoteError),
+}
+
+fn auth_unsupported(what: &str) -> RemoteError {
+    RemoteError::new(
+        VIR_ERR_AUTH_FAILED,
+        VIR_FROM_REMOTE,
+        Some(&format!("the daemon behind the proxy asks for {what} authentication, which the proxy cannot do on a client's behalf")),
+    )
+}
+
+impl Upstream {
+    /// Connects to the daemon's socket; the handshake starts with `start`.
+    pub fn connect(path: &Path, request: OpenRequest, ka_interval: i32, ka_count: u32) -> std::io::Result<Upstream> {
+        let s = socket::connect_unix(path)?;
+        Ok(Upstream {
+            conn: PacketConn::new(Stream::Unix(s)),
+            phase: Phase::AuthList,
+            serial: 0,
+            pending_serial: 0,
+            request,
+            keepalive: KeepAlive::new(ka_interval, ka_count),
+            keepalive_ok: false,
+            paused: false,
+            rx: VecDeque::new(),
+        })
+    }
+
+    fn call(&mut self, proc_: i32, args: &impl Xdr) {
+        self.serial = self.serial.wrapping_add(1);
+        self.pending_serial = self.serial;
+        let h = Header::new(REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, proc_, MessageType::Call, self.serial, MessageStatus::Ok);
+        // Our own calls are tiny and cannot exceed the packet limit.
+        if let Ok(buf) = message::encode_packet(&h, None, |w| args.encode(w)) {
+            self.conn.queue(buf, Vec::new());
+        }
+    }
+
+    pub fn start(&mut self) {
+        self.phase = Phase::AuthList;
+        self.call(REMOTE_PROC_AUTH_LIST, &());
+    }
+
+    fn identity_params(id: &Identity) -> Vec<TypedParam> {
+        let mut p = Vec::new();
+        if let Some(v) = &id.user_name {
+            p.push(TypedParam::new("user-name", TypedParamValue::String(v.clone())));
+        }
+        if let Some(v) = id.uid {
+            p.push(TypedParam::new("unix-user-id", TypedParamValue::ULLong(v as u64)));
+        }
+        if let Some(v) = &id.group_name {
+            p.push(TypedParam::new("group-name", TypedParamValue::String(v.clone())));
+        }
+        if let Some(v) = id.gid {
+            p.push(TypedParam::new("unix-group-id", TypedParamValue::ULLong(v as u64)));
+        }
+        if let Some(v) = id.pid {
+            p.push(TypedParam::new("process-id", TypedParamValue::LLong(v as i64)));
+            if id.start_time != 0 {
+                p.push(TypedParam::new("process-time", TypedParamValue::ULLong(id.start_time)));
+            }
+        }
+        if let Some(v) = &id.sasl_user {
+            p.push(TypedParam::new("sasl-user-name", TypedParamValue::String(v.clone())));
+        }
+        if let Some(v) = &id.x509_dn {
+            p.push(TypedParam::new("x509-distinguished-name", TypedParamValue::String(v.clone())));
+        }
+        if let Some(v) = &id.selinux_context {
+            p.push(TypedParam::new("selinux-context", TypedParamValue::String(v.clone())));
+        }
+        p
+    }
+
+    /// Feeds a reply during the handshake.
+    // C: doRemoteOpen
+    pub fn handshake_reply(&mut self, pkt: &Packet) -> Step {
+        let h = &pkt.header;
+        if h.prog != REMOTE_PROGRAM || h.type_ != MessageType::Reply || h.serial != self.pending_serial {
+            log::debug!("unexpected packet from daemon during open: prog {} proc {} type {:?}", h.prog, h.proc_, h.type_);
+            return Step::Continue;
+        }
+        if h.status == MessageStatus::Error {
+            let err = pkt.decode_payload::<RemoteError>().unwrap_or_else(|_| {
+                RemoteError::new(crate::rpc::protocol::VIR_ERR_RPC, crate::rpc::protocol::VIR_FROM_RPC, Some("Unable to decode message payload"))
+            });
+            // A daemon without keepalive support is fine; anything else ends the open.
+            if self.phase == Phase::Feature {
+                self.phase = Phase::Open;
+                self.send_open();
+                return Step::Continue;
+            }
+            return Step::Failed(err);
+        }
+        match self.phase {
+            Phase::AuthList => {
+                let types = pkt.decode_payload::<AuthListRet>().map(|r| r.types).unwrap_or_default();
+                match types.first().copied() {
+                    None | Some(REMOTE_AUTH_NONE) => self.ask_keepalive(),
+                    Some(REMOTE_AUTH_POLKIT) => {
+                        self.phase = Phase::AuthPolkit;
+                        self.call(REMOTE_PROC_AUTH_POLKIT, &());
+                    }
+                    Some(REMOTE_AUTH_SASL) => return Step::Failed(auth_unsupported("SASL")),
+                    Some(other) => return Step::Failed(auth_unsupported(&format!("type {other}"))),
+                }
+                Step::Continue
+            }
+            Phase::AuthPolkit => {
+                self.ask_keepalive();
+                Step::Continue
+            }
+            Phase::Feature => {
+                self.keepalive_ok = pkt.decode_payload::<SupportsFeatureRet>().map(|r| r.supported == 1).unwrap_or(false);
+                self.send_open();
+                Step::Continue
+            }
+            Phase::Open => {
+                let params = Self::identity_params(&self.request.identity);
+                if params.is_empty() {
+                    self.phase = Phase::Ready;
+                    return Step::Done;
+                }
+                self.phase = Phase::Identity;
+                self.call(REMOTE_PROC_CONNECT_SET_IDENTITY, &SetIdentityArgs { params, flags: 0 });
+                Step::Continue
+            }
+            Phase::Identity => {
+                self.phase = Phase::Ready;
+                Step::Done
+            }
+            Phase::Ready => Step::Continue,
+        }
+    }
+
+    fn ask_keepalive(&mut self) {
+        self.phase = Phase::Feature;
+        self.call(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, &SupportsFeatureArgs { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE });
+    }
+
+    fn send_open(&mut self) {
+        self.phase = Phase::Open;
+        let args = ConnectOpenArgs { name: Some(self.request.uri.clone()), flags: self.request.flags };
+        self.call(REMOTE_PROC_CONNECT_OPEN, &args);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_params_include_known_fields_only() {
+        let id = Identity {
+            uid: Some(1000),
+            gid: Some(100),
+            pid: Some(42),
+            start_time: 7,
+            user_name: Some("u".into()),
+            ..Identity::default()
+        };
+        let p = Upstream::identity_params(&id);
+        let names: Vec<&str> = p.iter().map(|t| t.field.as_str()).collect();
+        assert_eq!(names, ["user-name", "unix-user-id", "unix-group-id", "process-id", "process-time"]);
+    }
+
+    #[test]
+    fn identity_params_empty_identity_is_empty() {
+        assert!(Upstream::identity_params(&Identity::default()).is_empty());
+    }
+}

@@ -1,0 +1,280 @@
+//! A packet connection: a stream, its incoming packet framing (with passed fds) and its
+//! output queue (the I/O halves of libvirt's rpc/virnetserverclient.c and rpc/virnetclient.c).
+//!
+//! Server clients and the proxy's upstream connections both use it. Output is written with
+//! writev over several queued packets; a packet's fds follow its bytes, one dummy byte each.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use crate::rpc::message::{FrameError, Packet, Splitter};
+use crate::rpc::socket::Stream;
+
+/// One queued output packet and the fds that follow it.
+#[derive(Debug)]
+pub struct OutPacket {
+    pub buf: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Outcome of one attempt to read.
+#[derive(Debug)]
+pub enum ReadOutcome {
+    /// This many bytes were read; `drained` when fewer than asked (the socket is empty
+    /// for now and the next edge will say when more comes).
+    Data { n: usize, drained: bool },
+    WouldBlock,
+    Eof,
+    Failed(io::Error),
+    Protocol(FrameError),
+}
+
+/// At most this many packets are gathered into one writev.
+const WRITEV_MAX: usize = 32;
+
+#[derive(Debug)]
+pub struct PacketConn {
+    pub stream: Stream,
+    splitter: Splitter,
+    fds_in: Vec<OwnedFd>,
+    tx: VecDeque<OutPacket>,
+    tx_off: usize,
+    tx_fds_sent: usize,
+    tx_bytes: usize,
+    /// Registered for writability too (only while output is stuck in a full socket).
+    write_armed: bool,
+}
+
+impl PacketConn {
+    pub fn new(stream: Stream) -> PacketConn {
+        PacketConn {
+            stream,
+            splitter: Splitter::new(),
+            fds_in: Vec::new(),
+            tx: VecDeque::new(),
+            tx_off: 0,
+            tx_fds_sent: 0,
+            tx_bytes: 0,
+            write_armed: false,
+        }
+    }
+
+    /// Registers for readability; writability is only watched while output is blocked,
+    /// since an always-on EPOLLOUT wakes the loop each time the peer reads.
+    pub fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        self.write_armed = false;
+        crate::poll::register_fd_readable(registry, self.raw_fd(), token)
+    }
+
+    /// Flushes, then watches writability exactly when output is left over.
+    // C: virNetServerClientUpdateEvent
+    pub fn flush_and_rearm(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<bool> {
+        let done = self.flush()?;
+        if done == self.write_armed {
+            self.write_armed = !done;
+            let fd = self.raw_fd();
+            let interest = if done { mio::Interest::READABLE } else { mio::Interest::READABLE | mio::Interest::WRITABLE };
+            registry.reregister(&mut mio::unix::SourceFd(&fd), token, interest)?;
+        }
+        Ok(done)
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.stream.raw_fd()
+    }
+
+    /// Reads once into `scratch` and appends every complete packet (with its fds) to `out`.
+    // C: virNetServerClientRead
+    pub fn read_once(&mut self, scratch: &mut [u8], out: &mut VecDeque<(Packet, Vec<OwnedFd>)>) -> ReadOutcome {
+        let n = match self.stream.read_with_fds(scratch, &mut self.fds_in) {
+            Ok(0) => return ReadOutcome::Eof,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(e) => return ReadOutcome::Failed(e),
+        };
+        let mut data = &scratch[..n];
+        while !data.is_empty() {
+            match self.splitter.push(data) {
+                Ok((used, pkt)) => {
+                    data = &data[used..];
+                    if let Some(p) = pkt {
+                        let nfds = p.nfds as usize;
+                        if nfds > self.fds_in.len() {
+                            return ReadOutcome::Protocol(FrameError::MissingFds { expected: nfds, got: self.fds_in.len() });
+                        }
+                        let fds: Vec<OwnedFd> = self.fds_in.drain(..nfds).collect();
+                        out.push_back((p, fds));
+                    } else if used == 0 {
+                        break;
+                    }
+                }
+                Err(e) => return ReadOutcome::Protocol(e),
+            }
+        }
+        ReadOutcome::Data { n, drained: n < scratch.len() }
+    }
+
+    pub fn splitter_idle(&self) -> bool {
+        self.splitter.is_idle()
+    }
+
+    pub fn queue(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        self.tx_bytes += buf.len();
+        self.tx.push_back(OutPacket { buf, fds });
+    }
+
+    pub fn tx_bytes(&self) -> usize {
+        self.tx_bytes
+    }
+
+    pub fn tx_is_empty(&self) -> bool {
+        self.tx.is_empty()
+    }
+
+    /// Writes as much of the queue as the socket takes. Ok(true) when the queue is empty.
+    // C: virNetServerClientWrite
+    pub fn flush(&mut self) -> io::Result<bool> {
+        loop {
+            let Some(front) = self.tx.front() else { return Ok(true) };
+            if self.tx_off < front.buf.len() {
+                let mut iov: [&[u8]; WRITEV_MAX] = [&[]; WRITEV_MAX];
+                let mut k = 0;
+                for (i, p) in self.tx.iter().enumerate().take(WRITEV_MAX) {
+                    iov[k] = if i == 0 { &p.buf[self.tx_off..] } else { &p.buf };
+                    k += 1;
+                    // The fds of a packet go right after its bytes: stop the batch there.
+                    if !p.fds.is_empty() {
+                        break;
+                    }
+                }
+                let n = match self.stream.write_vectored(&iov[..k]) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) => return Err(e),
+                };
+                self.advance(n);
+            } else if self.tx_fds_sent < front.fds.len() {
+                let fd = front.fds[self.tx_fds_sent].as_raw_fd();
+                if !self.stream.send_fd(fd)? {
+                    return Ok(false);
+                }
+                self.tx_fds_sent += 1;
+            } else {
+                self.pop_front_done();
+            }
+        }
+    }
+
+    fn pop_front_done(&mut self) {
+        if let Some(p) = self.tx.pop_front() {
+            self.tx_bytes -= p.buf.len();
+        }
+        self.tx_off = 0;
+        self.tx_fds_sent = 0;
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.tx.front() else { return };
+            let rem = front.buf.len() - self.tx_off;
+            if n < rem {
+                self.tx_off += n;
+                return;
+            }
+            n -= rem;
+            if front.fds.is_empty() {
+                self.pop_front_done();
+            } else {
+                // Bytes done; its fds are sent next by `flush`.
+                self.tx_off = front.buf.len();
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream as StdUnix;
+
+    fn pair() -> (PacketConn, StdUnix) {
+        let (a, b) = StdUnix::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (PacketConn::new(Stream::Unix(mio::net::UnixStream::from_std(a))), b)
+    }
+
+    #[test]
+    fn flush_writes_queue_in_order() {
+        let (mut c, mut p) = pair();
+        c.queue(b"abc".to_vec(), Vec::new());
+        c.queue(b"defg".to_vec(), Vec::new());
+        assert_eq!(c.tx_bytes(), 7);
+        assert!(c.flush().unwrap());
+        assert_eq!(c.tx_bytes(), 0);
+        let mut got = [0u8; 7];
+        p.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcdefg");
+    }
+
+    #[test]
+    fn flush_sends_fds_after_their_packet() {
+        let (mut c, p) = pair();
+        let (r, _w) = crate::util::sys::pipe().unwrap();
+        c.queue(b"pkt1".to_vec(), vec![r]);
+        c.queue(b"pkt2".to_vec(), Vec::new());
+        assert!(c.flush().unwrap());
+        let mut buf = [0u8; 16];
+        let mut fds = Vec::new();
+        let mut got = Vec::new();
+        while got.len() < 9 {
+            let n = crate::util::sys::recv_with_fds(p.as_raw_fd(), &mut buf, &mut fds).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(&got, b"pkt1\0pkt2");
+        assert_eq!(fds.len(), 1);
+    }
+
+    #[test]
+    fn flush_partial_write_keeps_rest_queued() {
+        let (mut c, _p) = pair();
+        let big = vec![7u8; 1 << 20];
+        c.queue(big.clone(), Vec::new());
+        c.queue(big, Vec::new());
+        assert!(!c.flush().unwrap());
+        assert!(c.tx_bytes() > 0);
+        assert!(!c.tx_is_empty());
+    }
+
+    #[test]
+    fn read_once_splits_packets_and_pairs_fds() {
+        let (mut c, mut p) = pair();
+        let ping = crate::rpc::message::ping();
+        let mut two = ping.clone();
+        two.extend_from_slice(&ping);
+        p.write_all(&two).unwrap();
+        let mut scratch = vec![0u8; 4096];
+        let mut out = VecDeque::new();
+        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { n: 56, drained: true }));
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn read_once_bad_length_is_protocol_error() {
+        let (mut c, mut p) = pair();
+        p.write_all(&[0, 0, 0, 3]).unwrap();
+        let mut scratch = vec![0u8; 64];
+        let mut out = VecDeque::new();
+        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Protocol(_)));
+    }
+
+    #[test]
+    fn read_once_eof_reported() {
+        let (mut c, p) = pair();
+        drop(p);
+        let mut scratch = [0u8; 64];
+        assert!(matches!(c.read_once(&mut scratch, &mut VecDeque::new()), ReadOutcome::Eof));
+    }
+}
