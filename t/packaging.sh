@@ -154,6 +154,11 @@ for f in conf/virtproxyd.conf conf/virtxend.conf conf/libxl.conf \
 	man/virtproxyd.8 man/virtxend.8 man/virtproxyd.conf.5 man/virtxend.conf.5 man/libxl.conf.5; do
 	check "source $f exists" test -f "$top/$f"
 done
+if [ "$fail" -ne 0 ]; then
+	echo "missing sources: every later check would fail too"
+	echo "$pass passed, $fail failed, $skip skipped"
+	exit 1
+fi
 
 # --- shell syntax --------------------------------------------------------------
 
