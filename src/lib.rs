@@ -18,6 +18,8 @@
 pub mod admin;
 pub mod poll;
 pub mod proxy;
+#[cfg(feature = "xen")]
+pub mod libxl;
 pub mod remote;
 pub mod rpc;
 pub mod util;
