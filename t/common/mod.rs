@@ -201,3 +201,84 @@ pub fn have(cmd: impl AsRef<OsStr>) -> bool {
         .map(|s| s.success())
         .unwrap_or(false)
 }
+
+/// A minimal blocking libvirt RPC client over a UNIX socket, for protocol-level tests.
+pub struct RawClient {
+    pub sock: std::os::unix::net::UnixStream,
+    pub serial: u32,
+}
+
+impl RawClient {
+    pub fn connect(path: &Path) -> RawClient {
+        let sock = std::os::unix::net::UnixStream::connect(path).unwrap_or_else(|e| panic!("connect {}: {e}", path.display()));
+        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        RawClient { sock, serial: 0 }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.sock.write_all(bytes)
+    }
+
+    /// Sends a CALL with an XDR-encoded body; returns its serial.
+    pub fn send_call(&mut self, prog: u32, proc_: i32, body: &impl virtlite::xdr::Xdr) -> u32 {
+        use virtlite::rpc::protocol::{Header, MessageStatus, MessageType};
+        self.serial += 1;
+        let h = Header::new(prog, 1, proc_, MessageType::Call, self.serial, MessageStatus::Ok);
+        let buf = virtlite::rpc::message::encode_packet(&h, None, |w| body.encode(w)).unwrap();
+        self.send_raw(&buf).unwrap();
+        self.serial
+    }
+
+    /// Reads one packet (None at EOF or timeout).
+    pub fn read_packet(&mut self) -> Option<virtlite::rpc::message::Packet> {
+        let mut len = [0u8; 4];
+        self.sock.read_exact(&mut len).ok()?;
+        let total = virtlite::rpc::message::packet_len(len).ok()?;
+        let mut buf = vec![0u8; total];
+        buf[..4].copy_from_slice(&len);
+        self.sock.read_exact(&mut buf[4..]).ok()?;
+        virtlite::rpc::message::Packet::parse(buf).ok()
+    }
+
+    /// Reads until the reply to `serial` (skipping keepalive and events).
+    pub fn reply_to(&mut self, serial: u32) -> Option<virtlite::rpc::message::Packet> {
+        use virtlite::rpc::protocol::MessageType;
+        loop {
+            let p = self.read_packet()?;
+            if matches!(p.header.type_, MessageType::Reply | MessageType::ReplyWithFds) && p.header.serial == serial {
+                return Some(p);
+            }
+        }
+    }
+
+    /// A call whose reply must be OK; returns the payload decoded as `R`.
+    pub fn call_ok<R: virtlite::xdr::Xdr>(&mut self, prog: u32, proc_: i32, body: &impl virtlite::xdr::Xdr) -> R {
+        let s = self.send_call(prog, proc_, body);
+        let p = self.reply_to(s).expect("no reply");
+        assert_eq!(p.header.status, virtlite::rpc::protocol::MessageStatus::Ok, "error reply: {:?}", p.decode_payload::<virtlite::rpc::protocol::RemoteError>());
+        p.decode_payload::<R>().unwrap()
+    }
+
+    /// A call whose reply must be an error; returns the error.
+    pub fn call_err(&mut self, prog: u32, proc_: i32, body: &impl virtlite::xdr::Xdr) -> virtlite::rpc::protocol::RemoteError {
+        let s = self.send_call(prog, proc_, body);
+        let p = self.reply_to(s).expect("no reply");
+        assert_eq!(p.header.status, virtlite::rpc::protocol::MessageStatus::Error);
+        p.decode_payload().unwrap()
+    }
+
+    /// True if the peer has closed the connection (read returns EOF within the timeout).
+    pub fn is_closed(&mut self, within: Duration) -> bool {
+        self.sock.set_read_timeout(Some(within)).unwrap();
+        let mut b = [0u8; 4096];
+        loop {
+            match self.sock.read(&mut b) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
