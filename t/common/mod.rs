@@ -2,6 +2,8 @@
 //! daemon binaries, waiting for their sockets, running Debian's real clients.
 #![allow(dead_code)]
 
+pub mod libvirtd;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
