@@ -253,6 +253,10 @@ impl ProxyDriver {
             }
         }
         let Some(pc) = self.pc(cid) else { return };
+        if pc.state != State::Open && h.type_.is_call() && !self.knows_proc(h.prog, h.proc_) {
+            return core.reply_error(cid, &h, &program::unknown_proc(h.proc_));
+        }
+        let Some(pc) = self.pc(cid) else { return };
         match pc.state {
             State::Open => self.forward(cid, pkt, fds),
             State::Opening => pc.held.push_back((pkt, fds)),

@@ -87,6 +87,7 @@ impl PacketConn {
     /// Reads once into `scratch` and appends every complete packet (with its fds) to `out`.
     // C: virNetServerClientRead
     pub fn read_once(&mut self, scratch: &mut [u8], out: &mut VecDeque<(Packet, Vec<OwnedFd>)>) -> ReadOutcome {
+        let fds_before = self.fds_in.len();
         let n = match self.stream.read_with_fds(scratch, &mut self.fds_in) {
             Ok(0) => return ReadOutcome::Eof,
             Ok(n) => n,
@@ -112,7 +113,10 @@ impl PacketConn {
                 Err(e) => return ReadOutcome::Protocol(e),
             }
         }
-        ReadOutcome::Data { n, drained: n < scratch.len() }
+        // A short read means the socket is empty, except around passed fds: the kernel ends a
+        // read at each message carrying descriptors, so then read on until it would block.
+        let fds_involved = self.fds_in.len() != fds_before || self.splitter.fds_pending() > 0;
+        ReadOutcome::Data { n, drained: n < scratch.len() && !fds_involved }
     }
 
     pub fn splitter_idle(&self) -> bool {
