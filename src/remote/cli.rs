@@ -98,9 +98,9 @@ pub fn usage(argv0: &str, daemon: &str, sock_prefix: &str, with_ip: bool, privil
         s.push_str(&format!("  {o:<22} {h}\n"));
     }
     s.push_str("\nlibvirt management daemon:\n\n  Default paths:\n\n");
-    let cfg = if privileged { format!("{SYSCONFDIR}") } else { "$XDG_CONFIG_HOME".into() };
+    let cfg = if privileged { SYSCONFDIR } else { "$XDG_CONFIG_HOME" };
     s.push_str(&format!("    Configuration file (unless overridden by -f):\n      {cfg}/libvirt/{daemon}.conf\n\n"));
-    let run = if privileged { format!("{RUNSTATEDIR}") } else { "$XDG_RUNTIME_DIR".into() };
+    let run = if privileged { RUNSTATEDIR } else { "$XDG_RUNTIME_DIR" };
     s.push_str(&format!("    Sockets:\n      {run}/libvirt/{sock_prefix}-sock\n"));
     if privileged {
         s.push_str(&format!("      {run}/libvirt/{sock_prefix}-sock-ro\n"));
@@ -124,7 +124,7 @@ pub fn usage(argv0: &str, daemon: &str, sock_prefix: &str, with_ip: bool, privil
             "    TLS:\n      CA certificate: {ca}\n      Server certificate: {cert}\n      Server private key: {key}\n\n"
         ));
     }
-    let pid = if privileged { format!("{RUNSTATEDIR}") } else { "$XDG_RUNTIME_DIR/libvirt".into() };
+    let pid = if privileged { RUNSTATEDIR } else { "$XDG_RUNTIME_DIR/libvirt" };
     s.push_str(&format!("    PID file (unless overridden by -p):\n      {pid}/{daemon}.pid\n\n"));
     s
 }

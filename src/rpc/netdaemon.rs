@@ -37,6 +37,9 @@ pub enum TimerKey {
     Driver(u64),
 }
 
+/// What the daemon runs on SIGHUP before the driver's own reload.
+pub type ReloadHook = Box<dyn FnMut(&mut Core)>;
+
 /// Work handed back to the loop thread by a worker.
 pub type Completion = Box<dyn FnOnce(&mut Core, &mut dyn Driver) + Send + 'static>;
 
@@ -110,7 +113,7 @@ pub struct Core {
     pub daemon_name: String,
     pub privileged: bool,
     /// Hook run on SIGHUP before the driver's (the daemon re-reads its logging settings).
-    pub reload_hook: Option<Box<dyn FnMut(&mut Core)>>,
+    pub reload_hook: Option<ReloadHook>,
     /// Servers that may have dropped below their limits: accept again on their listeners.
     accept_resume: Vec<usize>,
 }
@@ -646,12 +649,7 @@ pub fn client_io(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, writab
     }
     let mut scratch = std::mem::take(&mut core.scratch);
     loop {
-        // Dispatch what was already received, as long as the client may.
-        loop {
-            let Some(c) = core.client_mut(cid) else { break };
-            let Some((pkt, fds)) = c.next_packet() else { break };
-            process_packet(core, driver, cid, pkt, fds);
-        }
+        dispatch_pending(core, driver, cid);
         let Some(c) = core.client_mut(cid) else { break };
         if !c.wants().read {
             break;
@@ -660,11 +658,7 @@ pub fn client_io(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, writab
             ReadOutcome::Data { drained, .. } => {
                 if drained {
                     // Dispatch what came, then wait for the next edge.
-                    loop {
-                        let Some(c) = core.client_mut(cid) else { break };
-                        let Some((pkt, fds)) = c.next_packet() else { break };
-                        process_packet(core, driver, cid, pkt, fds);
-                    }
+                    dispatch_pending(core, driver, cid);
                     break;
                 }
             }
@@ -686,6 +680,13 @@ pub fn client_io(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, writab
         }
     }
     core.scratch = scratch;
+}
+
+/// Dispatches what was already received, as long as the client may.
+fn dispatch_pending(core: &mut Core, driver: &mut dyn Driver, cid: ClientId) {
+    while let Some((pkt, fds)) = core.client_mut(cid).and_then(|c| c.next_packet()) {
+        process_packet(core, driver, cid, pkt, fds);
+    }
 }
 
 fn flush_client(core: &mut Core, cid: ClientId) {
