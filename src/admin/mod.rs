@@ -61,13 +61,13 @@ pub fn dispatch(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: Pa
         ADMIN_PROC_CLIENT_GET_INFO => call(core, cid, &pkt, |c, a| client::get_info(c, a)),
         ADMIN_PROC_CLIENT_CLOSE => client_close(core, cid, &pkt),
         ADMIN_PROC_SERVER_GET_CLIENT_LIMITS => call(core, cid, &pkt, |c, a| server::get_client_limits(c, a)),
-        ADMIN_PROC_SERVER_SET_CLIENT_LIMITS => call(core, cid, &pkt, |c, a| server::set_client_limits(c, a)),
+        ADMIN_PROC_SERVER_SET_CLIENT_LIMITS => call(core, cid, &pkt, server::set_client_limits),
         ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS => call(core, cid, &pkt, |_, a| logging::get_outputs(a)),
         ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS => call(core, cid, &pkt, |_, a| logging::get_filters(a)),
         ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS => call(core, cid, &pkt, |_, a| logging::set_outputs(a)),
         ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS => call(core, cid, &pkt, |_, a| logging::set_filters(a)),
         ADMIN_PROC_SERVER_UPDATE_TLS_FILES => call(core, cid, &pkt, |c, a| server::update_tls_files(c, driver, a)),
-        ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT => call(core, cid, &pkt, |c, a| logging::set_daemon_timeout(c, a)),
+        ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT => call(core, cid, &pkt, logging::set_daemon_timeout),
         _ => core.reply_error(cid, &pkt.header, &program::unknown_proc(proc_)),
     }
 }
