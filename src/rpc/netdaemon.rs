@@ -257,6 +257,13 @@ impl Core {
         self.accept_resume.push(server);
     }
 
+    /// A server's client limits changed (admin SERVER_SET_CLIENT_LIMITS): if it is now below
+    /// them, accept the connections that waited, after the current batch.
+    // C: virNetServerCheckLimits
+    pub fn check_limits(&mut self, server: usize) {
+        self.accept_resume.push(server);
+    }
+
     pub fn add_timer(&mut self, at: Instant, key: TimerKey) {
         self.timers.add(at, key);
     }
