@@ -266,6 +266,36 @@ mod tests {
     }
 
     #[test]
+    fn read_once_with_passed_fds_is_never_drained_early() {
+        use crate::rpc::protocol::{Header, MessageStatus, MessageType};
+        let (mut c, p) = pair();
+        let h = Header::new(1, 1, 1, MessageType::CallWithFds, 1, MessageStatus::Ok);
+        let pkt = crate::rpc::message::encode_packet(&h, Some(2), |_| {}).unwrap();
+        (&p).write_all(&pkt).unwrap();
+        let (r1, _w1) = crate::util::sys::pipe().unwrap();
+        let (r2, _w2) = crate::util::sys::pipe().unwrap();
+        crate::util::sys::send_fd(p.as_raw_fd(), r1.as_raw_fd()).unwrap();
+        crate::util::sys::send_fd(p.as_raw_fd(), r2.as_raw_fd()).unwrap();
+        let mut scratch = vec![0u8; 4096];
+        let mut out = VecDeque::new();
+        // The kernel stops each read at a message carrying fds: keep reading until the packet
+        // and both fds are in, and never report the socket drained before that.
+        for _ in 0..4 {
+            match c.read_once(&mut scratch, &mut out) {
+                ReadOutcome::Data { drained, .. } => {
+                    if out.is_empty() {
+                        assert!(!drained, "reported drained while fds were still due");
+                    }
+                }
+                ReadOutcome::WouldBlock => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.len(), 2);
+    }
+
+    #[test]
     fn read_once_bad_length_is_protocol_error() {
         let (mut c, mut p) = pair();
         p.write_all(&[0, 0, 0, 3]).unwrap();
