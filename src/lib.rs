@@ -20,6 +20,8 @@ pub mod poll;
 pub mod proxy;
 #[cfg(feature = "xen")]
 pub mod libxl;
+#[cfg(feature = "xen")]
+pub mod libxl_ffi;
 pub mod remote;
 pub mod rpc;
 pub mod util;
