@@ -97,6 +97,9 @@ pub fn default_machine(os_type: OsType) -> &'static str {
 
 // C: virDomainDefFormatFeatures
 fn format_features(w: &mut XmlWriter, f: &Features) {
+    if *f == Features::default() {
+        return;
+    }
     w.elem("features", Attrs::new(), |w| {
         if f.acpi {
             w.empty("acpi", Attrs::new());

@@ -109,3 +109,28 @@ pub fn parse_domain_xml(xml: &str, flags: ParseFlags) -> Result<DomainDef, ConfE
     postparse::post_parse(&mut def)?;
     Ok(def)
 }
+
+/// Fuzz entry point (fuzz/fuzz_targets/domain_xml.rs), also replayed over the corpus by
+/// t/fuzz_corpus.rs: parse as config and as status XML; whatever parses must format,
+/// parse again to the same definition, and build a libxl configuration or fail cleanly.
+pub fn fuzz_target(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = parse_status_xml(text);
+    let flags = ParseFlags { inactive: true, validate: false };
+    let Ok(def) = parse_domain_xml(text, flags) else {
+        return;
+    };
+    let fmt = FormatFlags { inactive: true, secure: true, ..FormatFlags::default() };
+    let out = format_domain_xml(&def, None, fmt);
+    match parse_domain_xml(&out, flags) {
+        Ok(again) => assert_eq!(def, again, "re-parse differs:\n{out}"),
+        Err(e) => panic!("formatted XML refused: {e}\n{out}"),
+    }
+    let status = format_status_xml(&def, 1, crate::libxl::domain_def::DomainState::Running, 1);
+    if let Err(e) = parse_status_xml(&status) {
+        panic!("status XML refused: {e}\n{status}");
+    }
+    let _ = super::domconfig::build_domain_config_json(&def, &super::domconfig::BuildEnv::default());
+}

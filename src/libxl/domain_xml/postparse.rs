@@ -125,6 +125,7 @@ fn device_post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
         }
     }
     assign_chr_ports(&mut def.devices.serials);
+    assign_chr_ports(&mut def.devices.consoles);
     for g in &mut def.devices.graphics {
         if let GraphicsDef::Vnc(vnc) = g {
             if vnc.listens.is_empty() {
@@ -187,7 +188,7 @@ fn disk_post_parse(disk: &mut DiskDef) -> Result<(), ConfError> {
     Ok(())
 }
 
-/// Gives serial ports without a port the next number after the highest one used.
+/// Gives serial ports (or consoles) without a port the next number after the highest one used.
 // C: virDomainChrDefPostParse (port assignment)
 fn assign_chr_ports(chrs: &mut [ChrDef]) {
     for i in 0..chrs.len() {
