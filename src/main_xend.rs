@@ -6,7 +6,7 @@ use virtlite::libxl::driver::XenDriver;
 use virtlite::remote::config::DaemonKind;
 use virtlite::remote::daemon::{self, DaemonSpec};
 
-const SPEC: DaemonSpec = DaemonSpec { name: "virtxend", sock_prefix: "virtxend", kind: DaemonKind::Xen };
+const SPEC: DaemonSpec = DaemonSpec { name: "virtxend", sock_prefix: "virtxend", kind: DaemonKind::Xend };
 
 fn main() {
     let code = daemon::run(&SPEC, Box::new(|ctx, core| Ok(Box::new(XenDriver::new(core, ctx.privileged)?))));

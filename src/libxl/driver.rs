@@ -126,6 +126,9 @@ impl XenDriver {
         drv.autostart();
         drv.move_timers(core);
         drv.outbox.clear();
+        if drv.cfg.autoballoon {
+            info!("autoballoon is on: Domain-0 is not ballooned down by virtxend (start guests with dom0_mem= set)");
+        }
         info!("Xen driver ready: Xen {}.{}{}, {} domains known", drv.version.major, drv.version.minor, drv.version.extra, drv.doms.len());
         Ok(drv)
     }

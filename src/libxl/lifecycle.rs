@@ -14,15 +14,12 @@ use crate::libxl_ffi::{ConsoleType, DomainConfig, LibxlError, LibxlEvent, Shutdo
 use crate::rpc::protocol::{RemoteError, VIR_ERR_INTERNAL_ERROR, VIR_ERR_OPERATION_FAILED, VIR_ERR_OPERATION_INVALID, VIR_FROM_LIBXL};
 
 // Reasons (indexes into DomainState::reasons()).
-pub const RUNNING_UNKNOWN: i32 = 0;
 pub const RUNNING_BOOTED: i32 = 1;
 pub const RUNNING_UNPAUSED: i32 = 5;
 pub const PAUSED_USER: i32 = 1;
-pub const SHUTDOWN_USER: i32 = 1;
 pub const SHUTOFF_SHUTDOWN: i32 = 1;
 pub const SHUTOFF_DESTROYED: i32 = 2;
 pub const SHUTOFF_CRASHED: i32 = 3;
-pub const SHUTOFF_FAILED: i32 = 6;
 
 pub fn libxl_err(what: &str, e: &LibxlError) -> RemoteError {
     RemoteError::new(VIR_ERR_INTERNAL_ERROR, VIR_FROM_LIBXL, Some(&format!("{what}: {e}")))
