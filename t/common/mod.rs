@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod libvirtd;
+#[cfg(feature = "xen")]
+pub mod fakexen;
 
 use std::ffi::OsStr;
 use std::fs;
