@@ -228,6 +228,8 @@ impl XenDriver {
             7 => self.run(core, cid, pkt, |d, (): ()| {
                 d.capabilities_xml().map(|s| StringRet { s }).map_err(|e| libxl_err("failed to get host capabilities", &e))
             }),
+            // The close callback of a direct connection: nothing to do until it closes.
+            360 | 361 => self.run(core, cid, pkt, |_, (): ()| Ok(())),
             122 => self.run(core, cid, pkt, |_, (): ()| Ok(SecurityModelRet::default())),
             37 => self.run(core, cid, pkt, |d, a: MaxArgs| {
                 let max = a.max.clamp(0, REMOTE_DOMAIN_LIST_MAX as i32) as usize;
