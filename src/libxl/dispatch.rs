@@ -186,6 +186,20 @@ impl XenDriver {
             self.run(core, cid, pkt, |d, a: ConnectOpenArgs| d.connect_open(cid, a, ro));
             return;
         }
+        if p == REMOTE_PROC_CONNECT_SET_IDENTITY {
+            // A proxy (our virtproxyd) passing on its client's identity; only root or
+            // ourselves may do that.
+            let uid = core.client(cid).and_then(|c| c.identity.uid);
+            let me = crate::util::sys::geteuid();
+            self.run(core, cid, pkt, |_, a: crate::remote::protocol::SetIdentityArgs| {
+                if uid != Some(0) && uid != Some(me) {
+                    return Err(RemoteError::new(VIR_ERR_OPERATION_DENIED, VIR_FROM_RPC, Some("Only root can change the identity")));
+                }
+                log::debug!("client identity set by its proxy: {} parameters", a.params.len());
+                Ok(())
+            });
+            return;
+        }
         if !self.conns.contains_key(&cid) {
             core.reply_error(cid, &pkt.header, &RemoteError::new(VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC, Some("connection not open")));
             return;

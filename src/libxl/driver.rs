@@ -20,7 +20,8 @@ use super::domain_def::{DomainDef, DomainState};
 use super::domain_event::{Delivery, EventRegistry, LifecycleEvent};
 use super::domain_obj::{DomainList, DomainObj};
 use super::domain_xml::{self, FormatFlags, ParseFlags};
-use super::driver_config::{self, LibxlConfig};
+use super::driver_config;
+use crate::remote::config::LibxlConfig;
 use super::state_files::{self, DriverPaths};
 use crate::libxl_ffi::{self as xl, Ctx, LibxlEvent, LibxlEvents, LogLevel, Logger, PhysInfo, VersionInfo};
 use crate::remote::daemon::StartError;
@@ -44,7 +45,6 @@ pub struct Conn {
 pub struct XenDriver {
     pub(super) ctx: Ctx,
     pub(super) paths: DriverPaths,
-    pub(super) cfg: LibxlConfig,
     pub(super) version: VersionInfo,
     pub(super) guest_caps: Vec<GuestCap>,
     pub(super) doms: DomainList,
@@ -101,7 +101,10 @@ impl XenDriver {
         // One libxl driver per host, as libvirt's driver.pid ensures.
         let lock = PidFile::acquire(&paths.state_dir.join("driver.pid"), crate::util::sys::getpid())
             .map_err(|e| start_err(format!("another Xen driver owns this host: {e}")))?;
-        let cfg = LibxlConfig::load(&paths.libxl_conf, &version.commandline).map_err(|e| start_err(e.to_string()))?;
+        let mut cfg = LibxlConfig::default();
+        cfg.load_file(&paths.libxl_conf)
+            .map_err(|errs| start_err(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
+        let autoballoon = cfg.autoballoon.unwrap_or_else(|| !driver_config::has_dom0_mem(&version.commandline));
         if let Some(lm) = &cfg.lock_manager {
             warn!("lock_manager = \"{lm}\" in {}: lock managers are not supported, domains are not locked", paths.libxl_conf.display());
         }
@@ -109,7 +112,6 @@ impl XenDriver {
         let mut drv = XenDriver {
             ctx,
             paths,
-            cfg,
             version,
             guest_caps,
             doms: DomainList::new(),
@@ -126,7 +128,7 @@ impl XenDriver {
         drv.autostart();
         drv.move_timers(core);
         drv.outbox.clear();
-        if drv.cfg.autoballoon {
+        if autoballoon {
             info!("autoballoon is on: Domain-0 is not ballooned down by virtxend (start guests with dom0_mem= set)");
         }
         info!("Xen driver ready: Xen {}.{}{}, {} domains known", drv.version.major, drv.version.minor, drv.version.extra, drv.doms.len());
