@@ -604,6 +604,13 @@ static int save(const struct fx_state *st, char *err, size_t errlen)
         }
     }
     fputs("end\n", f);
+    long size = ftell(f);
+    if (size < 0 || (unsigned long)size > FX_FILE_MAX) {
+        fclose(f);
+        unlink(tmp);
+        seterr(err, errlen, "%s: the state would exceed %u bytes; not saved", path, FX_FILE_MAX);
+        return -1;
+    }
     if (ferror(f) | fclose(f)) {
         seterr(err, errlen, "%s: write failed", tmp);
         unlink(tmp);
