@@ -14,6 +14,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ const PV_NAME: &str = "fakexen-pv";
 const ENV_ARG: &str = "FAKEXEN_TEST_ARG";
 /// What a child prints once it knows it runs over the fake (the parent checks for it).
 const CHILD_MARK: &str = "fakexen child: running over";
+static OUT_SEQ: AtomicUsize = AtomicUsize::new(0);
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
 const EVENT_LIMIT: Duration = Duration::from_secs(10);
 
@@ -43,7 +45,7 @@ const EVENT_LIMIT: Duration = Duration::from_secs(10);
 fn run_child(fx: &FakeXen, child: &str, arg: &str) -> String {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = fx.state.parent().expect("state dir");
-    let out_path = dir.join(format!("{child}.out"));
+    let out_path = dir.join(format!("{child}-{}.out", OUT_SEQ.fetch_add(1, Ordering::SeqCst)));
     let out = fs::File::create(&out_path).expect("child output file");
     let err = out.try_clone().expect("dup output file");
     let mut cmd = Command::new(exe);
@@ -522,6 +524,67 @@ fn child_watch_missing() {
     assert_eq!(ev, LibxlEvent::Death { domid: 77, for_user: 9 });
 }
 
+#[test]
+fn shutdown_while_no_daemon_is_reported_to_next_watcher() {
+    let (_d, fx) = host("fx-reconnect");
+    run_child(&fx, "child_start_guest", "");
+    let (rc, out) = fx.ctl(&["crash", PV_NAME]);
+    assert_eq!(rc, 0, "{out}");
+    run_child(&fx, "child_watch_reports_crash", "");
+}
+
+#[test]
+#[ignore = "run by shutdown_while_no_daemon_is_reported_to_next_watcher"]
+fn child_start_guest() {
+    let Some(_) = child_fake() else { return };
+    let ctx = ctx();
+    let domid = create_pv(&ctx);
+    ctx.domain_unpause(domid).expect("unpause");
+}
+
+#[test]
+#[ignore = "run by shutdown_while_no_daemon_is_reported_to_next_watcher"]
+fn child_watch_reports_crash() {
+    let Some(_) = child_fake() else { return };
+    let mut el = EventLoop::new();
+    let domid = el.ctx.name_to_domid(PV_NAME).expect("lookup").expect("the crashed guest stays");
+    let _watch = el.ctx.enable_domain_death(domid, 1).expect("death watch");
+    let (ev, _) = el.wait(|e| matches!(e, LibxlEvent::Shutdown { .. })).expect("DOMAIN_SHUTDOWN");
+    assert_eq!(ev, LibxlEvent::Shutdown { domid, reason: ShutdownReason::Crash, for_user: 1 });
+}
+
+#[test]
+fn concurrent_creates_get_distinct_domids() {
+    let (_d, fx) = host("fx-concurrent");
+    let names = ["fx-a", "fx-b", "fx-c"];
+    std::thread::scope(|s| {
+        for n in names {
+            let fx = &fx;
+            s.spawn(move || run_child(fx, "child_create_named", n));
+        }
+    });
+    let (rc, out) = fx.ctl(&["list"]);
+    assert_eq!(rc, 0, "{out}");
+    let mut ids: Vec<&str> = out.lines().skip(1).filter_map(|l| l.split(' ').next()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["0", "1", "2", "3"], "{out}");
+    for n in names {
+        assert!(out.contains(&format!(" {n} paused ")), "{out}");
+    }
+}
+
+#[test]
+#[ignore = "run by concurrent_creates_get_distinct_domids"]
+fn child_create_named() {
+    let Some(_) = child_fake() else { return };
+    let ctx = ctx();
+    let name = child_arg();
+    let json = PV_JSON.replace(PV_NAME, &name).replace("\"uuid\": \"6d3c1f0e-2b7a-4c55-9e1d-0a7b3c5d9f21\",", "");
+    let mut cfg = DomainConfig::from_json(&ctx, &json).expect("config");
+    let domid = ctx.domain_create_new(&mut cfg).expect("create");
+    assert_eq!(ctx.domid_to_name(domid), Some(name));
+}
+
 // ---- bad state, fakexenctl ----
 
 #[test]
@@ -547,6 +610,23 @@ fn ctl_check_reports_line_of_bad_record() {
     let (rc, out) = fx.ctl(&["check", &bad.display().to_string()]);
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("line 3: bad dom record"), "{out}");
+}
+
+#[test]
+fn ctl_check_rejects_truncated_file() {
+    let (d, fx) = host("fx-trunc");
+    let bad = d.write("trunc-state", "fakexen-state 1\nhost next_domid=1\n");
+    let (rc, out) = fx.ctl(&["check", &bad.display().to_string()]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("missing \"end\""), "{out}");
+}
+
+#[test]
+fn ctl_list_shows_domain0_running() {
+    let (_d, fx) = host("fx-ctllist");
+    let (rc, out) = fx.ctl(&["list"]);
+    assert_eq!(rc, 0, "{out}");
+    assert_eq!(out, "ID NAME STATE MEM_KB VCPUS\n0 Domain-0 running 1048576 4\n");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fi
 mkdir -p "$out"
 # shellcheck disable=SC2086 # the flag lists are meant to split
 $cc $cflags $xen_cflags -shared -o "$out/libfakexen.so" \
-    "$src/fakexen.c" "$src/host.c" "$src/domains.c" "$src/console.c" "$src/state.c" \
+    "$src/fakexen.c" "$src/host.c" "$src/domains.c" "$src/console.c" "$src/state.c" "$src/statedom.c" \
     $xen_libs -ldl -pthread
 # shellcheck disable=SC2086
-$cc $cflags -o "$out/fakexenctl" "$src/fakexenctl.c" "$src/state.c"
+$cc $cflags -o "$out/fakexenctl" "$src/fakexenctl.c" "$src/state.c" "$src/statedom.c"

@@ -13,6 +13,7 @@
  * is unpaused; a new domain starts paused, as libxl leaves it.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,7 +217,7 @@ FX_EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_con
 {
     struct fx_state *st;
     struct fx_dom *d;
-    char *json;
+    char *json, why[FX_NAME_MAX + 128];
     int rc;
 
     (void)aop_console_how;
@@ -230,20 +231,22 @@ FX_EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_con
         free(json);
         return ERROR_FAIL;
     }
+    /* Messages are logged after the state is unlocked: logging takes fx_mu, which an
+     * event scan may hold while it waits for the state lock. */
     rc = ERROR_FAIL;
     if (fx_find_name(st, d_config->c_info.name)) {
-        fx_xlog(ctx, XTL_ERROR, "Domain with name \"%s\" already exists.", d_config->c_info.name);
+        snprintf(why, sizeof(why), "Domain with name \"%s\" already exists.", d_config->c_info.name);
         rc = ERROR_INVAL;
         goto abort;
     }
     if (d_config->b_info.target_memkb > fx_free_kb(st)) {
-        fx_xlog(ctx, XTL_ERROR, "libxl_domain_create_new: not enough free memory for %llu KiB",
-                (unsigned long long)d_config->b_info.target_memkb);
+        snprintf(why, sizeof(why), "libxl_domain_create_new: not enough free memory for %llu KiB",
+                 (unsigned long long)d_config->b_info.target_memkb);
         rc = ERROR_NOMEM;
         goto abort;
     }
     if (!(d = fx_add(st))) {
-        fx_xlog(ctx, XTL_ERROR, "libxl_domain_create_new: the host is full");
+        snprintf(why, sizeof(why), "libxl_domain_create_new: the host is full");
         goto abort;
     }
     strcpy(d->name, d_config->c_info.name);
@@ -256,7 +259,7 @@ FX_EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_con
     d->paused = 1;
     d->pv = d->type != FX_HVM;
     if (fx_ud_set(d, USERDATA_CONFIG, (const unsigned char *)json, strlen(json))) {
-        fx_xlog(ctx, XTL_ERROR, "libxl_domain_create_new: cannot store the domain's config");
+        snprintf(why, sizeof(why), "libxl_domain_create_new: cannot store the domain's config");
         goto abort;
     }
     free(json);
@@ -265,6 +268,7 @@ FX_EXPORT int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_con
 abort:
     free(json);
     fx_abort(st);
+    fx_xlog(ctx, XTL_ERROR, "%s", why);
     return rc;
 }
 

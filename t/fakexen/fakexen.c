@@ -5,6 +5,21 @@
  * xenstore, answering them from the state file (state.c). Everything else (JSON parsing,
  * event registration, the SIGCHLD machinery, the application above) is the real code.
  *
+ * What libxl_ctx_alloc needs (libxl 4.17, checked in its source and by running it here):
+ * only xc_interface_open and xs_open, plus xc_interface_close and xs_close in
+ * libxl_ctx_free. Everything else it sets up is plain memory, a mutex, the atfork handler
+ * and a poller self-pipe; xenevtchn is opened lazily (never, here, since no libxl code that
+ * waits on event channels runs), and xencall/xengnttab/osdep handles only come from the
+ * real xc_interface_open, which is not called. The fake xc/xs handles are dummies that no
+ * real libxc/libxenstore function may receive: every libxl entry point that would use them
+ * is interposed (host.c, domains.c, console.c; the list is the FX_EXPORT functions).
+ * xc_interface_open fails (as without Xen) when the state file is invalid, so a broken
+ * host gives a clear error at context creation instead of later.
+ *
+ * Symbols: the library is built with hidden visibility; only the interposed functions are
+ * exported, unversioned, which the dynamic linker accepts for libxl's versioned
+ * references. The real functions are reached with dlsym(RTLD_NEXT).
+ *
  * Events follow real libxl's model: a death watch is a "xenstore watch" -- here an inotify
  * fd on the state file's directory plus a self-pipe, registered through the application's
  * osevent fd hooks. Whenever the state file changes (this process, another daemon,
@@ -17,6 +32,12 @@
  * Locking: fx_mu guards this process's records; the state file has its own flock. The
  * application's hooks are called with fx_mu held (as libxl calls them with its ctx lock
  * held); event callbacks and real libxl functions taking a ctx are called without it.
+ *
+ * Differences from real libxl, on purpose: events go to the event_occurs hook only (an
+ * application that polls with libxl_event_check gets none; virtlite registers the hook);
+ * at libxl_ctx_free our outstanding guest-reaction timeouts are removed with the
+ * application's timeout_deregister hook, which real libxl never calls (virtlite's hook
+ * handles it).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

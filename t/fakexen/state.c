@@ -1,4 +1,5 @@
-/* fakexen: state file parsing, writing and locking (see state.h).
+/* fakexen: state file parsing, writing and locking (see state.h; statedom.c has the
+ * queries and changes on a loaded state).
  *
  * Format (text, one record per line, single spaces, every field required):
  *   fakexen-state 1
@@ -64,34 +65,9 @@ const char *fx_type_name(int type)
     }
 }
 
-void fx_clear(struct fx_state *st)
-{
-    for (int i = 0; i < st->ndoms; i++)
-        for (int j = 0; j < st->doms[i].nud; j++)
-            free(st->doms[i].ud[j].data);
-    st->ndoms = 0;
-}
-
-void fx_init_host(struct fx_state *st)
-{
-    struct fx_dom *d;
-    fx_clear(st);
-    st->next_domid = 1;
-    d = &st->doms[st->ndoms++];
-    memset(d, 0, sizeof(*d));
-    d->id = 0;
-    strcpy(d->name, "Domain-0");
-    d->type = FX_PV;
-    d->max_kb = d->cur_kb = FX_DOM0_MEM_KB;
-    d->vcpus = d->online = FX_HOST_CPUS;
-    d->reason = FX_REASON_NONE;
-    d->pv = 1;
-    d->born_ms = fx_now_ms();
-}
-
 /* ---- parsing helpers: every one checks bounds and rejects anything unexpected ---- */
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+int fx_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
     size_t n = strlen(s);
@@ -266,7 +242,7 @@ static int parse_dom(char **k, char **v, int n, struct fx_dom *d)
         if (!(f[i] = field(k, v, n, names[i])))
             return -1;
     memset(d, 0, sizeof(*d));
-    if (parse_u64(f[0], FX_DOMID_MAX, &x)) return -1;
+    if (fx_parse_u64(f[0], FX_DOMID_MAX, &x)) return -1;
     d->id = (uint32_t)x;
     if (parse_name(f[1], d->name)) return -1;
     if (parse_uuid(f[2], d->uuid)) return -1;
@@ -274,15 +250,15 @@ static int parse_dom(char **k, char **v, int n, struct fx_dom *d)
     else if (!strcmp(f[3], "hvm")) d->type = FX_HVM;
     else if (!strcmp(f[3], "pvh")) d->type = FX_PVH;
     else return -1;
-    if (parse_u64(f[4], UINT64_MAX / 2, &d->max_kb) || d->max_kb == 0) return -1;
-    if (parse_u64(f[5], d->max_kb, &d->cur_kb)) return -1;
-    if (parse_u64(f[6], FX_MAX_VCPUS, &x) || x == 0) return -1;
+    if (fx_parse_u64(f[4], UINT64_MAX / 2, &d->max_kb) || d->max_kb == 0) return -1;
+    if (fx_parse_u64(f[5], d->max_kb, &d->cur_kb)) return -1;
+    if (fx_parse_u64(f[6], FX_MAX_VCPUS, &x) || x == 0) return -1;
     d->vcpus = (uint32_t)x;
-    if (parse_u64(f[7], d->vcpus, &x)) return -1;
+    if (fx_parse_u64(f[7], d->vcpus, &x)) return -1;
     d->online = (uint32_t)x;
     if (parse_flag(f[8], &d->paused) || parse_flag(f[9], &d->shutdown)) return -1;
     if (!strcmp(f[10], "-1")) d->reason = FX_REASON_NONE;
-    else if (parse_u64(f[10], FX_SOFT_RESET, &x)) return -1;
+    else if (fx_parse_u64(f[10], FX_SOFT_RESET, &x)) return -1;
     else d->reason = (int)x;
     if ((d->shutdown != 0) != (d->reason != FX_REASON_NONE)) return -1;
     if (parse_flag(f[11], &d->pv)) return -1;
@@ -290,8 +266,8 @@ static int parse_dom(char **k, char **v, int n, struct fx_dom *d)
     else if (!strcmp(f[12], "poweroff")) d->pending = FX_PEND_POWEROFF;
     else if (!strcmp(f[12], "reboot")) d->pending = FX_PEND_REBOOT;
     else return -1;
-    if (parse_u64(f[13], UINT64_MAX / 2, &d->due_ms)) return -1;
-    if (parse_u64(f[14], UINT64_MAX / 2, &d->born_ms)) return -1;
+    if (fx_parse_u64(f[13], UINT64_MAX / 2, &d->due_ms)) return -1;
+    if (fx_parse_u64(f[14], UINT64_MAX / 2, &d->born_ms)) return -1;
     return 0;
 }
 
@@ -303,7 +279,7 @@ static int parse_ud(struct fx_state *st, char **k, char **v, int n)
     unsigned char *data;
     size_t len;
 
-    if (n != 3 || !sid || !key || !hex || parse_u64(sid, FX_DOMID_MAX, &id))
+    if (n != 3 || !sid || !key || !hex || fx_parse_u64(sid, FX_DOMID_MAX, &id))
         return -1;
     d = fx_find(st, (uint32_t)id);
     if (!d || !fx_valid_udkey(key) || fx_ud_find(d, key) || d->nud >= FX_MAX_UD)
@@ -389,7 +365,7 @@ int fx_parse(const char *in, size_t len, struct fx_state *st, char *err, size_t 
         if (!strcmp(line, "host")) {
             uint64_t x;
             const char *nd = field(keys, vals, n, "next_domid");
-            if (have_host || lineno != 2 || n != 1 || !nd || parse_u64(nd, FX_DOMID_MAX + 1, &x) || x == 0) {
+            if (have_host || lineno != 2 || n != 1 || !nd || fx_parse_u64(nd, FX_DOMID_MAX + 1, &x) || x == 0) {
                 seterr(err, errlen, "line %d: bad host record", lineno);
                 goto out;
             }
@@ -604,6 +580,13 @@ static int save(const struct fx_state *st, char *err, size_t errlen)
         }
     }
     fputs("end\n", f);
+    long size = ftell(f);
+    if (size < 0 || (unsigned long)size > FX_FILE_MAX) {
+        fclose(f);
+        unlink(tmp);
+        seterr(err, errlen, "%s: the state would exceed %u bytes; not saved", path, FX_FILE_MAX);
+        return -1;
+    }
     if (ferror(f) | fclose(f)) {
         seterr(err, errlen, "%s: write failed", tmp);
         unlink(tmp);
@@ -632,138 +615,4 @@ void fx_abort(struct fx_state *st)
         close(st->lockfd); /* releases the flock */
     fx_clear(st);
     free(st);
-}
-
-/* ---- queries and changes ---- */
-
-struct fx_dom *fx_find(struct fx_state *st, uint32_t id)
-{
-    for (int i = 0; i < st->ndoms; i++)
-        if (st->doms[i].id == id)
-            return &st->doms[i];
-    return NULL;
-}
-
-struct fx_dom *fx_find_name(struct fx_state *st, const char *name)
-{
-    for (int i = 0; i < st->ndoms; i++)
-        if (!strcmp(st->doms[i].name, name))
-            return &st->doms[i];
-    return NULL;
-}
-
-struct fx_dom *fx_lookup(struct fx_state *st, const char *what)
-{
-    uint64_t id;
-    struct fx_dom *d = fx_find_name(st, what);
-    if (d)
-        return d;
-    if (!parse_u64(what, FX_DOMID_MAX, &id))
-        return fx_find(st, (uint32_t)id);
-    return NULL;
-}
-
-struct fx_dom *fx_add(struct fx_state *st)
-{
-    struct fx_dom *d;
-    if (st->ndoms >= FX_MAX_DOMS || st->next_domid > FX_DOMID_MAX)
-        return NULL;
-    d = &st->doms[st->ndoms++];
-    memset(d, 0, sizeof(*d));
-    d->id = st->next_domid++;
-    d->reason = FX_REASON_NONE;
-    d->pv = 1;
-    d->born_ms = fx_now_ms();
-    return d;
-}
-
-void fx_remove(struct fx_state *st, struct fx_dom *d)
-{
-    long i = d - st->doms;
-    if (i < 0 || i >= st->ndoms)
-        return;
-    for (int j = 0; j < d->nud; j++)
-        free(d->ud[j].data);
-    memmove(&st->doms[i], &st->doms[i + 1], (size_t)(st->ndoms - i - 1) * sizeof(st->doms[0]));
-    st->ndoms--;
-}
-
-uint64_t fx_free_kb(const struct fx_state *st)
-{
-    uint64_t used = FX_XEN_KB;
-    for (int i = 0; i < st->ndoms; i++)
-        used += st->doms[i].cur_kb;
-    return used >= FX_HOST_MEM_KB ? 0 : FX_HOST_MEM_KB - used;
-}
-
-static int can_act(const struct fx_dom *d)
-{
-    return d->pending != FX_PEND_NONE && !d->paused && !d->shutdown;
-}
-
-int fx_apply_due(struct fx_state *st, uint64_t now_ms)
-{
-    int n = 0;
-    for (int i = 0; i < st->ndoms; i++) {
-        struct fx_dom *d = &st->doms[i];
-        if (!can_act(d) || d->due_ms > now_ms)
-            continue;
-        d->shutdown = 1;
-        d->reason = d->pending == FX_PEND_REBOOT ? FX_REBOOT : FX_POWEROFF;
-        d->pending = FX_PEND_NONE;
-        d->due_ms = 0;
-        n++;
-    }
-    return n;
-}
-
-uint64_t fx_next_due(const struct fx_state *st)
-{
-    uint64_t best = 0;
-    for (int i = 0; i < st->ndoms; i++) {
-        const struct fx_dom *d = &st->doms[i];
-        if (can_act(d) && (best == 0 || d->due_ms < best))
-            best = d->due_ms ? d->due_ms : 1;
-    }
-    return best;
-}
-
-struct fx_ud *fx_ud_find(struct fx_dom *d, const char *key)
-{
-    for (int i = 0; i < d->nud; i++)
-        if (!strcmp(d->ud[i].key, key))
-            return &d->ud[i];
-    return NULL;
-}
-
-int fx_ud_set(struct fx_dom *d, const char *key, const unsigned char *data, size_t len)
-{
-    struct fx_ud *u = fx_ud_find(d, key);
-    unsigned char *copy = NULL;
-
-    if (!fx_valid_udkey(key) || len > FX_UD_MAX)
-        return -1;
-    if (len == 0) {
-        if (u) {
-            free(u->data);
-            *u = d->ud[--d->nud];
-        }
-        return 0;
-    }
-    if (!(copy = malloc(len)))
-        return -1;
-    memcpy(copy, data, len);
-    if (!u) {
-        if (d->nud >= FX_MAX_UD) {
-            free(copy);
-            return -1;
-        }
-        u = &d->ud[d->nud++];
-        strcpy(u->key, key);
-    } else {
-        free(u->data);
-    }
-    u->data = copy;
-    u->len = len;
-    return 0;
 }

@@ -75,6 +75,8 @@ void fx_abort(struct fx_state *st);
 
 /* Parses a state file image (buf need not be NUL-terminated). 0 or -1 with a message. */
 int fx_parse(const char *buf, size_t len, struct fx_state *st, char *err, size_t errlen);
+/* A decimal number of at most 20 digits, no sign, at most max. 0 or -1. */
+int fx_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Checks a file without locking it (fakexenctl check). */
 int fx_check_file(const char *path, char *err, size_t errlen);
 void fx_init_host(struct fx_state *st);
