@@ -267,7 +267,7 @@ fn host_calls_answer_like_libvirt() {
     assert!(ni.contains("CPU model:           x86_64"), "{ni}");
     let list = h.virsh(&["list"]);
     assert!(list.contains("Domain-0") && list.contains("running"), "{list}");
-    assert!(h.virsh(&["hostname"]).trim().len() > 0);
+    assert!(!h.virsh(&["hostname"]).trim().is_empty());
     let e = h.virsh_err(&h.uri(), &["destroy", "Domain-0"]);
     assert!(e.contains("Domain-0 does not support requested operation"), "{e}");
     let e = h.virsh_err(&h.uri(), &["dominfo", "nosuch"]);
