@@ -498,7 +498,7 @@ fn virsh_through_virtproxyd_manages_xen_guests() {
         .unwrap();
     let mut proxy = Daemon { child, dir: h.dir.path.clone() };
     let sock = psock.join("libvirt-sock");
-    if !wait_for(Duration::from_secs(10), || sock.exists()) {
+    if !wait_for(Duration::from_secs(10), || common::is_ready(&sock)) {
         panic!("proxy did not start: {}", proxy.stderr_text());
     }
     let uri = format!("xen:///system?socket={}", sock.display());
