@@ -492,6 +492,8 @@ fn parse_chr(node: Node<'_, '_>, device: ChrDeviceType, flags: ParseFlags) -> Re
     };
     if let Some(s) = child(node, "source") {
         match chr_type {
+            // A pty's path is runtime state, read from live XML only.
+            ChrType::Pty if flags.inactive => {}
             ChrType::Pty | ChrType::Dev | ChrType::File | ChrType::Pipe | ChrType::Unix => {
                 chr.path = attr_nonempty(s, "path").map(str::to_owned);
             }
