@@ -492,6 +492,8 @@ fn parse_chr(node: Node<'_, '_>, device: ChrDeviceType, flags: ParseFlags) -> Re
     };
     if let Some(s) = child(node, "source") {
         match chr_type {
+            // A pty's path is runtime state, read from live XML only.
+            ChrType::Pty if flags.inactive => {}
             ChrType::Pty | ChrType::Dev | ChrType::File | ChrType::Pipe | ChrType::Unix => {
                 chr.path = attr_nonempty(s, "path").map(str::to_owned);
             }
@@ -511,7 +513,7 @@ fn parse_chr(node: Node<'_, '_>, device: ChrDeviceType, flags: ParseFlags) -> Re
     }
     match chr_type {
         ChrType::Dev | ChrType::File | ChrType::Pipe | ChrType::Unix if chr.path.is_none() => {
-            return Err(ConfError::xml(format!("Missing source path attribute for char device")));
+            return Err(ConfError::xml("Missing source path attribute for char device"));
         }
         ChrType::Tcp if chr.service.is_none() => {
             return Err(ConfError::xml("Missing source service attribute for char device"));
