@@ -13,6 +13,7 @@ import libvirt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
+SETTLE = 2.0
 
 PV = """<domain type='xen'><name>{n}</name><uuid>{u}</uuid><memory unit='MiB'>64</memory><vcpu>1</vcpu>
 <os><type>linux</type><kernel>/boot/vmlinuz</kernel></os>
@@ -114,12 +115,15 @@ def main():
         procs.append(xp)
         wait_sock(os.path.join(sock, "virtxend-sock"))
         xuri = f"xen:///system?socket={sock}/virtxend-sock"
-        time.sleep(0.5)
+        # Memory is read after SETTLE s without requests (both daemons get the same).
+        time.sleep(SETTLE)
         idle = mem_kib(xp.pid)
         xc, names, xres = measure(xuri, "xen", a.domains, a.seconds)
+        time.sleep(SETTLE)
         defined = mem_kib(xp.pid)
         for n in names[:a.running]:
             xc.lookupByName(n).create()
+        time.sleep(SETTLE)
         running = mem_kib(xp.pid)
 
         # Baseline: Debian's libvirtd, session mode as nobody, same calls and domain count.
@@ -136,10 +140,11 @@ def main():
         procs.append(lp)
         lsock = os.path.join(lv, "run/libvirt/libvirt-sock")
         wait_sock(lsock)
-        time.sleep(0.5)
+        time.sleep(SETTLE)
         lpid = int(subprocess.check_output(["pgrep", "-n", "-u", "nobody", "-x", "libvirtd"]).split()[0])
         lidle = mem_kib(lpid)
         _, _, lres = measure(f"qemu:///session?socket={lsock}", "qemu", a.domains, a.seconds)
+        time.sleep(SETTLE)
         ldefined = mem_kib(lpid)
     finally:
         for p in procs:

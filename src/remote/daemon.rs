@@ -227,6 +227,9 @@ fn start_and_run(
         s.report(DaemonErr::None);
     }
     crate::util::systemd::notify_ready();
+    // Start-up code is not needed again: let it leave the resident set (see util::memtrim).
+    let trimmed = crate::util::memtrim::trim_code_pages();
+    log::debug!("dropped the start-up code pages of {trimmed} mappings");
     info!("{} started", spec.name);
     match dmn.run(driver.as_mut()) {
         RunEnd::Signal(s) => info!("Shutting down on signal {s}"),

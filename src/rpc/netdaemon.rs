@@ -109,6 +109,8 @@ pub struct Core {
     quit: bool,
     auto_shutdown: Option<Duration>,
     auto_shutdown_at: Option<Instant>,
+    /// When the loop has been idle long enough to give memory back (util::memtrim).
+    trim_at: Option<Instant>,
     scratch: Vec<u8>,
     pub daemon_name: String,
     pub privileged: bool,
@@ -323,6 +325,7 @@ impl NetDaemon {
                 quit: false,
                 auto_shutdown: None,
                 auto_shutdown_at: None,
+                trim_at: None,
                 scratch: vec![0u8; SCRATCH],
                 daemon_name: daemon_name.to_string(),
                 privileged,
@@ -382,13 +385,20 @@ impl NetDaemon {
             if self.core.quit {
                 break;
             }
-            let next = [self.core.timers.next_deadline(), self.core.auto_shutdown_at].into_iter().flatten().min();
+            if self.core.trim_at.is_some_and(|at| now >= at) {
+                self.core.trim_at = None;
+                crate::util::memtrim::trim_idle();
+            }
+            let next = [self.core.timers.next_deadline(), self.core.auto_shutdown_at, self.core.trim_at].into_iter().flatten().min();
             let timeout = poll::poll_timeout(next, now);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     warn!("poll failed: {e}");
                 }
                 continue;
+            }
+            if !events.is_empty() {
+                self.core.trim_at = Some(Instant::now() + crate::util::memtrim::IDLE_TRIM_AFTER);
             }
             for ev in events.iter() {
                 let Some((kind, idx)) = poll::split_token(ev.token()) else { continue };

@@ -2,6 +2,7 @@
 pub mod conf;
 pub mod daemon;
 pub mod log;
+pub mod memtrim;
 pub mod paths;
 pub mod pidfile;
 pub mod sys;
