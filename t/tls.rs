@@ -48,10 +48,20 @@ impl TlsSetup {
         self.s.proxy.stderr_text()
     }
 
-    /// A raw TLS client (python's ssl module) with `cert`/`key`: what the server sends after
-    /// the handshake, as hex ("" when it closed without the check byte).
     fn raw_client(&self, cert: Option<(&Path, &Path)>) -> String {
-        let script = r#"
+        raw_tls_client(&self.pki.ca_cert(), self.port, cert)
+    }
+
+    fn raw_with(&self, name: &str) -> String {
+        let d = self.pki.dir.join(name);
+        self.raw_client(Some((&d.join("cert.pem"), &d.join("key.pem"))))
+    }
+}
+
+/// A raw TLS client (python's ssl module) with `cert`/`key`: what the server sends after
+/// the handshake, as hex ("" when it closed without the check byte).
+fn raw_tls_client(ca: &Path, port: u16, cert: Option<(&Path, &Path)>) -> String {
+    let script = r#"
 import os, socket, ssl, sys
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.load_verify_locations(os.environ['CA'])
@@ -66,21 +76,15 @@ except (ssl.SSLError, OSError) as e:
     b = b''
 print('GOT[' + b.hex() + ']')
 "#;
-        let mut c = std::process::Command::new("/usr/bin/python3");
-        c.arg("-c").arg(script).env("CA", self.pki.ca_cert()).env("PORT", self.port.to_string());
-        if let Some((cert, key)) = cert {
-            c.env("CERT", cert).env("KEY", key);
-        }
-        let out = run_with_timeout(&mut c, Duration::from_secs(30));
-        let t = text(&out.stdout);
-        let start = t.find("GOT[").unwrap_or_else(|| panic!("python: {}", text(&out.stderr))) + 4;
-        t[start..].split(']').next().unwrap_or("").to_string()
+    let mut c = std::process::Command::new("/usr/bin/python3");
+    c.arg("-c").arg(script).env("CA", ca).env("PORT", port.to_string());
+    if let Some((cert, key)) = cert {
+        c.env("CERT", cert).env("KEY", key);
     }
-
-    fn raw_with(&self, name: &str) -> String {
-        let d = self.pki.dir.join(name);
-        self.raw_client(Some((&d.join("cert.pem"), &d.join("key.pem"))))
-    }
+    let out = run_with_timeout(&mut c, Duration::from_secs(30));
+    let t = text(&out.stdout);
+    let start = t.find("GOT[").unwrap_or_else(|| panic!("python: {}", text(&out.stderr))) + 4;
+    t[start..].split(']').next().unwrap_or("").to_string()
 }
 
 fn ok(o: &std::process::Output) -> String {
@@ -269,4 +273,123 @@ fn unknown_tls_priority_refused_at_start() {
     );
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("+BOGUS"), "{}", text(&out.stderr));
+}
+
+/// Spawns virtproxyd (as the test's user) with `fds` as its activation fds 3.. named `names`.
+fn spawn_activated(d: &TestDir, fds: &[i32], names: &str, cfg: &Path) -> Daemon {
+    use std::os::unix::process::CommandExt;
+    let high: Vec<i32> = fds
+        .iter()
+        // SAFETY: duplicating descriptors we own to numbers above the ones we will target.
+        .map(|&f| unsafe { libc::fcntl(f, libc::F_DUPFD_CLOEXEC, 100) })
+        .collect();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\"", PROXY]);
+    cmd.env_remove("LIBVIRT_DEBUG").env_remove("LIBVIRT_LOG_OUTPUTS").env_remove("LIBVIRT_LOG_FILTERS");
+    cmd.arg("-f").arg(cfg).arg("-p").arg(d.join("daemon.pid")).env("XDG_RUNTIME_DIR", &d.path);
+    cmd.env("LISTEN_FDS", fds.len().to_string()).env("LISTEN_FDNAMES", names);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let high2 = high.clone();
+    // SAFETY: between fork and exec we only call dup2, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (i, &f) in high2.iter().enumerate() {
+                if libc::dup2(f, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    for f in high {
+        // SAFETY: closing our duplicates.
+        unsafe { libc::close(f) };
+    }
+    Daemon { child, dir: d.path.clone() }
+}
+
+#[test]
+fn socket_activation_serves_tcp_and_tls_names() {
+    use std::os::fd::AsRawFd;
+    let d = TestDir::new("tlsact");
+    let pki = Pki::new(&d.path);
+    pki.client("good", GOOD_DN, None);
+    let rw = std::os::unix::net::UnixListener::bind(d.join("act-rw")).unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tls = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (tcp_port, tls_port) = (tcp.local_addr().unwrap().port(), tls.local_addr().unwrap().port());
+    let cfg = d.write("c.conf", &config_in(&d.path, &pki.server_conf()));
+    let mut dmn = spawn_activated(
+        &d,
+        &[rw.as_raw_fd(), tcp.as_raw_fd(), tls.as_raw_fd()],
+        "virtproxyd.socket:virtproxyd-tcp.socket:virtproxyd-tls.socket",
+        &cfg,
+    );
+    drop((rw, tcp, tls));
+    assert!(wait_for(Duration::from_secs(10), || d.join("daemon.pid").exists()));
+    // The -tcp name gets auth_tcp (sasl by default): AUTH_LIST says SASL (1).
+    let mut s = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut call = vec![0, 0, 0, 28];
+    for w in [0x2000_8086u32, 1, 66, 0, 1, 0] {
+        call.extend_from_slice(&w.to_be_bytes());
+    }
+    s.write_all(&call).unwrap();
+    let mut reply = [0u8; 36];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[28..], &[0, 0, 0, 1, 0, 0, 0, 1]);
+    // The -tls name speaks TLS with our credentials.
+    let good = pki.dir.join("good");
+    assert_eq!(raw_tls_client(&pki.ca_cert(), tls_port, Some((&good.join("cert.pem"), &good.join("key.pem")))), "01");
+    assert!(dmn.stop().success());
+}
+
+#[test]
+fn admin_shows_dn_and_update_tls_keeps_old_credentials_on_bad_files() {
+    let dir = TestDir::new("tlsadm");
+    let pki = Pki::new(&dir.path);
+    pki.client("good", GOOD_DN, None);
+    let port = free_port();
+    let conf = format!("listen_tls = 1\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{port}\"\n{}", pki.server_conf());
+    let s = ProxySetup::start_in(dir, true, &conf, &[]);
+    assert!(wait_for(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok()));
+    let mut t = TlsSetup { s, pki, port };
+    let uri = t.uri("127.0.0.1", "good");
+    let admin = t.s.sockdir.join("libvirt-admin-sock");
+    // A client held open over TLS while virt-admin looks at it.
+    let script = r#"
+import libvirt, os, subprocess
+c = libvirt.open(os.environ['URI'])
+adm = ['virt-admin', '-c', 'virtproxyd:///system?socket=' + os.environ['ADMIN']]
+out = subprocess.run(adm + ['client-list', 'virtproxyd'], capture_output=True, text=True).stdout
+print(out)
+for line in out.splitlines()[2:]:
+    f = line.split()
+    if f and f[0].isdigit():
+        print(subprocess.run(adm + ['client-info', 'virtproxyd', f[0]], capture_output=True, text=True).stdout)
+c.close()
+"#;
+    let mut py = std::process::Command::new("/usr/bin/python3");
+    py.arg("-c").arg(script).env("URI", &uri).env("ADMIN", &admin);
+    let out = ok(&run_with_timeout(&mut py, Duration::from_secs(60)));
+    assert!(out.contains("tls"), "{out}");
+    assert!(out.contains("tls_x509_dname") && out.contains("C=GB,ST=London,L=London,O=virtlite test,CN=client"), "{out}");
+
+    // Bad server files: the update fails and the old credentials keep serving.
+    let cert = t.pki.dir.join("server/cert.pem");
+    let good_cert = std::fs::read(&cert).unwrap();
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let o = virt_admin(&admin, &["srv-update-tls", "virtproxyd"]);
+    assert!(!o.status.success(), "{}", text(&o.stdout));
+    assert_eq!(t.raw_with("good"), "01");
+    t.s.proxy.signal(libc::SIGHUP);
+    // SIGHUP with the bad files reloads nothing either (a round trip lets the loop see it).
+    assert_eq!(t.raw_with("good"), "01");
+    // Good files again: the update succeeds and new clients are served.
+    std::fs::write(&cert, good_cert).unwrap();
+    ok(&virt_admin(&admin, &["srv-update-tls", "virtproxyd"]));
+    assert_eq!(t.raw_with("good"), "01");
+    let log = t.log();
+    assert!(log.matches("Keeping the current TLS credentials").count() >= 2, "{log}");
 }
