@@ -27,6 +27,11 @@ struct SaslSetup {
 /// A sasldb holding fred, a SASL config offering `mechs`, a proxy with a TCP (and, with
 /// `tls`, a TLS) listener and `extra` config.
 fn setup(tag: &str, mechs: &str, extra: &str, tls: bool) -> SaslSetup {
+    setup_as(tag, mechs, extra, tls, false)
+}
+
+/// As `setup`; `root` runs the proxy as root (it then has an admin socket).
+fn setup_as(tag: &str, mechs: &str, extra: &str, tls: bool, root: bool) -> SaslSetup {
     let dir = TestDir::new(tag);
     let db = dir.join("passwd.db");
     let mut c = Command::new("saslpasswd2")
@@ -52,7 +57,7 @@ fn setup(tag: &str, mechs: &str, extra: &str, tls: bool) -> SaslSetup {
         conf.push_str(&format!("listen_tls = 1\ntls_port = \"{}\"\nauth_tls = \"sasl\"\n{}", port + 1, p.server_conf()));
     }
     let sasl_path = dir.join("sasl2");
-    let s = ProxySetup::start_in(dir, false, &conf, &[("SASL_CONF_PATH", sasl_path.to_str().unwrap())]);
+    let s = ProxySetup::start_in(dir, root, &conf, &[("SASL_CONF_PATH", sasl_path.to_str().unwrap())]);
     assert!(wait_for(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok()));
     SaslSetup { s, port, auth_file, pki }
 }
@@ -178,4 +183,31 @@ fn max_anonymous_clients_holds_new_connections() {
     drop(first);
     second.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     assert!(second.read(&mut buf).unwrap() > 0, "second client not served after the first left");
+}
+
+#[test]
+fn sasl_user_name_shown_by_admin_client_info() {
+    let t = setup_as("sasladm", "digest-md5", "", false, true);
+    let admin = t.s.sockdir.join("libvirt-admin-sock");
+    let script = r#"
+import libvirt, os, subprocess
+def cb(creds, _):
+    for cr in creds:
+        cr[4] = os.environ['SASL_USER'] if cr[0] == libvirt.VIR_CRED_AUTHNAME else os.environ['SASL_PW']
+    return 0
+c = libvirt.openAuth(os.environ['URI'], [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], cb, None], 0)
+adm = ['virt-admin', '-c', 'virtproxyd:///system?socket=' + os.environ['ADMIN']]
+out = subprocess.run(adm + ['client-list', 'virtproxyd'], capture_output=True, text=True).stdout
+print(out)
+for line in out.splitlines()[2:]:
+    f = line.split()
+    if f and f[0].isdigit():
+        print(subprocess.run(adm + ['client-info', 'virtproxyd', f[0]], capture_output=True, text=True).stdout)
+c.close()
+"#;
+    let mut py = Command::new("/usr/bin/python3");
+    py.arg("-c").arg(script).env("URI", t.tcp_uri()).env("ADMIN", &admin).env("SASL_USER", USER).env("SASL_PW", PASSWORD);
+    let out = ok(&run_with_timeout(&mut py, Duration::from_secs(60)));
+    assert!(out.contains("tcp"), "{out}");
+    assert!(out.contains("sasl_user_name") && out.contains(USER), "{out}");
 }
