@@ -10,7 +10,7 @@ const SPEC: DaemonSpec = DaemonSpec { name: "virtproxyd", sock_prefix: "libvirt"
 fn main() {
     let code = daemon::run(
         &SPEC,
-        Box::new(|ctx| {
+        Box::new(|ctx, _core| {
             Ok(Box::new(ProxyDriver::new(
                 ctx.privileged,
                 ctx.env.clone(),

@@ -350,7 +350,11 @@ fn socket_activation_without_names_matches_by_address() {
     let mut dmn = spawn_activated(&d, &[rw.as_raw_fd()], None, &cfg);
     drop(rw);
     assert!(wait_for(Duration::from_secs(5), || d.join("daemon.pid").exists()));
-    RawClient::connect(&d.join("libvirt-sock"));
+    // An answer proves the loop runs (and the signal handlers are in place for stop()).
+    let mut c = RawClient::connect(&d.join("libvirt-sock"));
+    let ret: virtlite::remote::protocol::AuthListRet =
+        c.call_ok(virtlite::rpc::protocol::REMOTE_PROGRAM, virtlite::rpc::protocol::REMOTE_PROC_AUTH_LIST, &());
+    assert_eq!(ret.types, vec![0]);
     assert!(!d.join("libvirt-admin-sock").exists(), "an activated daemon creates no sockets itself");
     assert!(dmn.stop().success());
 }

@@ -30,3 +30,9 @@ fn frame_corpus_replays_without_panic() {
 fn xdr_corpus_replays_without_panic() {
     replay("xdr", virtlite::xdr::fuzz_target);
 }
+
+#[cfg(feature = "xen")]
+#[test]
+fn domain_xml_corpus_replays_without_panic() {
+    replay("domain_xml", virtlite::libxl::domain_xml::fuzz_target);
+}

@@ -157,12 +157,17 @@ pub struct Target {
     pub uri: String,
 }
 
-/// Socket directory of a system (root) or session daemon.
+/// Socket directory of a system (root) or session daemon. `VIRTLITE_ROOT` (environment,
+/// for tests and chroot-like set-ups, as virtxend's state paths) moves the system one under
+/// that directory.
 pub fn socket_dir(session: bool, env: &Env) -> PathBuf {
     if session {
-        env.user_runtime_dir()
-    } else {
-        PathBuf::from(RUNSTATEDIR).join("libvirt")
+        return env.user_runtime_dir();
+    }
+    let base = PathBuf::from(RUNSTATEDIR).join("libvirt");
+    match std::env::var_os("VIRTLITE_ROOT") {
+        Some(root) if !root.is_empty() => PathBuf::from(root).join(base.strip_prefix("/").unwrap_or(&base)),
+        _ => base,
     }
 }
 

@@ -10,7 +10,7 @@ use log::{error, info};
 use crate::remote::cli::{self, Parsed};
 use crate::remote::config::{AuthType, DaemonConfig, DaemonKind};
 use crate::rpc::client::Transport;
-use crate::rpc::netdaemon::{Driver, NetDaemon, RunEnd};
+use crate::rpc::netdaemon::{Core, Driver, NetDaemon, RunEnd};
 use crate::rpc::server::{Server, ServerLimits};
 use crate::rpc::sasl::{self, SaslConfig};
 use crate::rpc::service::Service;
@@ -58,7 +58,8 @@ impl StartError {
     }
 }
 
-pub type DriverFactory<'f> = dyn FnOnce(&StartCtx<'_>) -> Result<Box<dyn Driver>, StartError> + 'f;
+/// Builds the driver once the listeners exist; it may register its own sources with the loop.
+pub type DriverFactory<'f> = dyn FnOnce(&StartCtx<'_>, &mut Core) -> Result<Box<dyn Driver>, StartError> + 'f;
 
 /// Runs a daemon to completion and returns its exit code.
 pub fn run(spec: &DaemonSpec, make_driver: Box<DriverFactory<'_>>) -> i32 {
@@ -219,7 +220,7 @@ fn start_and_run(
     setup_remote_auth(&mut dmn, config, privileged, env).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
 
     let ctx = StartCtx { spec, config, config_path, privileged, env };
-    let mut driver = make_driver(&ctx)?;
+    let mut driver = make_driver(&ctx, &mut dmn.core)?;
 
     // Logging settings are what SIGHUP can change; the driver reloads its own state.
     let cfg_path = config_path.to_path_buf();

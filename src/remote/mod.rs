@@ -3,4 +3,5 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod domain_proto;
 pub mod protocol;

@@ -72,7 +72,7 @@ impl Libvirtd {
             .expect("libvirtd (Debian's libvirt-daemon) must be installed");
         self.child = Some(child);
         let sock = self.sock();
-        assert!(wait_for(Duration::from_secs(30), || sock.exists()), "libvirtd did not create {}", sock.display());
+        assert!(wait_for(Duration::from_secs(30), || super::is_ready(&sock)), "libvirtd did not create {}", sock.display());
         // Wait until it answers: connecting succeeds once it listens.
         assert!(wait_for(Duration::from_secs(30), || std::os::unix::net::UnixStream::connect(&sock).is_ok()));
     }
@@ -138,7 +138,7 @@ impl ProxySetup {
         let child = cmd.spawn().unwrap();
         let mut proxy = Daemon { child, dir: dir.path.clone() };
         let ready = sockdir.join("libvirt-sock");
-        if !wait_for(Duration::from_secs(10), || ready.exists()) {
+        if !wait_for(Duration::from_secs(10), || super::is_ready(&ready)) {
             panic!("proxy did not start: {}", proxy.stderr_text());
         }
         ProxySetup { dir, libvirtd, proxy, sockdir, xdg }

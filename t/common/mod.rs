@@ -4,6 +4,8 @@
 
 pub mod libvirtd;
 pub mod pki;
+#[cfg(feature = "xen")]
+pub mod fakexen;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -154,11 +156,22 @@ pub fn start(bin: &str, dir: &Path, conf: &str, args: &[&str], ready: &Path) -> 
         .spawn()
         .unwrap();
     let mut d = Daemon { child, dir: dir.to_path_buf() };
-    if !wait_for(Duration::from_secs(10), || ready.exists() || matches!(d.child.try_wait(), Ok(Some(_)))) || !ready.exists() {
+    if !wait_for(Duration::from_secs(10), || is_ready(ready) || matches!(d.child.try_wait(), Ok(Some(_)))) || !is_ready(ready) {
         let st = d.child.try_wait();
         panic!("daemon did not create {} (exit {:?}): {}", ready.display(), st, d.stderr_text());
     }
     d
+}
+
+/// `p` exists and, if it is a socket, accepts connections (a socket file appears at bind(),
+/// a moment before listen()).
+pub fn is_ready(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    match fs::metadata(p) {
+        Ok(m) if m.file_type().is_socket() => std::os::unix::net::UnixStream::connect(p).is_ok(),
+        Ok(_) => true,
+        Err(_) => false,
+    }
 }
 
 /// Runs a command with a time limit; output captured.

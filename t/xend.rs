@@ -1,0 +1,518 @@
+//! virtxend on the fake Xen host (t/fakexen/), driven by Debian's virsh and python3-libvirt,
+//! directly and through our virtproxyd: the lifecycle, events, on_* actions, restart with
+//! running guests, bad XML, read-only clients, many clients.
+//!
+//! Every test runs its own fake host (state file), its own VIRTLITE_ROOT (the driver's
+//! /etc, /run and /var paths) and its own daemons. Needs root, as virtxend does.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::fakexen::FakeXen;
+use common::{is_root, run_with_timeout, text, wait_for, Daemon, TestDir, PROXY};
+
+const XEND: &str = env!("CARGO_BIN_EXE_virtxend");
+
+const PV_XML: &str = "<domain type='xen'>
+  <name>NAME</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>2</vcpu>
+  <os><type>linux</type><kernel>/boot/vmlinuz</kernel><cmdline>console=hvc0</cmdline></os>
+  EXTRA
+  <devices>
+    <disk type='file' device='disk'><source file='/var/lib/xen/images/NAME.img'/><target dev='xvda' bus='xen'/></disk>
+    <interface type='bridge'><source bridge='xenbr0'/></interface>
+    <console type='pty'/>
+  </devices>
+</domain>
+";
+
+fn pv_xml(name: &str, extra: &str) -> String {
+    PV_XML.replace("NAME", name).replace("EXTRA", extra)
+}
+
+/// A fake Xen host with its driver state under one directory.
+struct Host {
+    dir: TestDir,
+    fx: FakeXen,
+    root: PathBuf,
+    sockdir: PathBuf,
+}
+
+impl Host {
+    fn new(tag: &str) -> Host {
+        assert!(is_root(), "virtxend's tests need root");
+        let dir = TestDir::new(tag);
+        let fx = FakeXen::new(&dir.path);
+        let root = dir.join("root");
+        let sockdir = root.join("run/libvirt");
+        fs::create_dir_all(&sockdir).unwrap();
+        fs::write(dir.join("virtxend.conf"), format!("unix_sock_dir = \"{}\"\n", sockdir.display())).unwrap();
+        Host { dir, fx, root, sockdir }
+    }
+
+    fn command(&self, bin: &str) -> Command {
+        let mut c = Command::new(bin);
+        for (k, v) in self.fx.env() {
+            c.env(k, v);
+        }
+        c.env("VIRTLITE_ROOT", &self.root)
+            .env_remove("LIBVIRT_DEBUG")
+            .env_remove("LIBVIRT_LOG_OUTPUTS")
+            .env_remove("LIBVIRT_LOG_FILTERS");
+        c
+    }
+
+    /// Starts virtxend in the foreground and waits for its socket.
+    fn start(&self) -> Daemon {
+        let sock = self.sockdir.join("virtxend-sock");
+        let _ = fs::remove_file(&sock);
+        let child = self
+            .command(XEND)
+            .arg("-f")
+            .arg(self.dir.join("virtxend.conf"))
+            .arg("-p")
+            .arg(self.dir.join("virtxend.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon { child, dir: self.dir.path.clone() };
+        if !wait_for(Duration::from_secs(10), || sock.exists() && self.status_ok() || matches!(d.child.try_wait(), Ok(Some(_)))) {
+            panic!("virtxend did not start: {}", d.stderr_text());
+        }
+        if let Ok(Some(st)) = d.child.try_wait() {
+            panic!("virtxend exited ({st}): {}", d.stderr_text());
+        }
+        d
+    }
+
+    fn status_ok(&self) -> bool {
+        Command::new("virsh").arg("-c").arg(self.uri()).arg("uri").output().is_ok_and(|o| o.status.success())
+    }
+
+    fn uri(&self) -> String {
+        format!("xen:///system?socket={}", self.sockdir.join("virtxend-sock").display())
+    }
+
+    fn ro_uri(&self) -> String {
+        format!("xen:///system?socket={}", self.sockdir.join("virtxend-sock-ro").display())
+    }
+
+    fn virsh_at(&self, uri: &str, args: &[&str]) -> Output {
+        let mut c = Command::new("virsh");
+        c.arg("-q").arg("-c").arg(uri).args(args);
+        run_with_timeout(&mut c, Duration::from_secs(60))
+    }
+
+    /// virsh against virtxend; panics with its output when it fails.
+    fn virsh(&self, args: &[&str]) -> String {
+        let out = self.virsh_at(&self.uri(), args);
+        assert!(out.status.success(), "virsh {args:?} failed: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn virsh_err(&self, uri: &str, args: &[&str]) -> String {
+        let out = self.virsh_at(uri, args);
+        assert!(!out.status.success(), "virsh {args:?} should fail: {}", text(&out.stdout));
+        text(&out.stderr)
+    }
+
+    fn define(&self, name: &str, extra: &str) {
+        let f = self.dir.write(&format!("{name}.xml"), &pv_xml(name, extra));
+        self.virsh(&["define", f.to_str().unwrap()]);
+    }
+
+    fn state(&self, name: &str) -> String {
+        self.virsh(&["domstate", name]).trim().to_string()
+    }
+
+    fn id(&self, name: &str) -> String {
+        self.virsh(&["domid", name]).trim().to_string()
+    }
+
+    fn wait_state(&self, name: &str, want: &str) {
+        if !wait_for(Duration::from_secs(10), || self.state(name) == want) {
+            panic!("domain {name} is '{}', expected '{want}'", self.state(name));
+        }
+    }
+
+    fn config_file(&self, name: &str) -> PathBuf {
+        self.root.join(format!("etc/libvirt/libxl/{name}.xml"))
+    }
+
+    fn status_file(&self, name: &str) -> PathBuf {
+        self.root.join(format!("run/libvirt/libxl/{name}.xml"))
+    }
+}
+
+/// `virsh event --all --loop` in the background, collecting its lines.
+struct EventWatch {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl EventWatch {
+    fn start(uri: &str) -> EventWatch {
+        let mut child = Command::new("stdbuf")
+            .args(["-oL", "virsh", "-c", uri, "event", "--all", "--loop", "--timeout", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // virsh prints nothing until registered: give it a moment to register.
+        std::thread::sleep(Duration::from_millis(500));
+        EventWatch { child, lines: rx, seen: Vec::new() }
+    }
+
+    /// Waits until every one of `want` (substrings) has been seen, in order.
+    fn expect(&mut self, want: &[&str]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let mut next = 0;
+        let mut idx = 0;
+        loop {
+            while idx < self.seen.len() && next < want.len() {
+                if self.seen[idx].contains(want[next]) {
+                    next += 1;
+                }
+                idx += 1;
+            }
+            if next == want.len() {
+                self.seen.drain(..idx);
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("events seen {:?}, still waiting for {:?}", self.seen, &want[next..]),
+            }
+        }
+    }
+}
+
+impl Drop for EventWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn lifecycle_with_virsh_sees_every_event() {
+    let h = Host::new("xend-life");
+    let _d = h.start();
+    let mut ev = EventWatch::start(&h.uri());
+    h.define("g1", "");
+    assert!(h.config_file("g1").exists());
+    assert!(h.virsh(&["list", "--all", "--name"]).lines().any(|l| l == "g1"));
+    h.virsh(&["start", "g1"]);
+    assert_eq!(h.state("g1"), "running");
+    let id = h.id("g1");
+    assert!(id.parse::<u32>().unwrap() > 0);
+    assert!(h.status_file("g1").exists());
+    let live = h.virsh(&["dumpxml", "g1"]);
+    assert!(live.contains(&format!("<domain type='xen' id='{id}'>")), "{live}");
+    assert!(live.contains("<source path='/dev/pts/"), "console pty missing: {live}");
+    let info = h.virsh(&["dominfo", "g1"]);
+    assert!(info.contains("Persistent:     yes") && info.contains("CPU(s):         2"), "{info}");
+    h.virsh(&["suspend", "g1"]);
+    assert_eq!(h.state("g1"), "paused");
+    h.virsh(&["resume", "g1"]);
+    h.virsh(&["shutdown", "g1"]);
+    h.wait_state("g1", "shut off");
+    assert!(!h.status_file("g1").exists());
+    h.virsh(&["start", "g1"]);
+    h.virsh(&["destroy", "g1"]);
+    h.virsh(&["undefine", "g1"]);
+    assert!(!h.config_file("g1").exists());
+    ev.expect(&[
+        "'g1': Defined Added",
+        "'g1': Started Booted",
+        "'g1': Suspended Paused",
+        "'g1': Resumed Unpaused",
+        "'g1': Stopped Shutdown",
+        "'g1': Started Booted",
+        "'g1': Stopped Destroyed",
+        "'g1': Undefined Removed",
+    ]);
+}
+
+#[test]
+fn host_calls_answer_like_libvirt() {
+    let h = Host::new("xend-host");
+    let _d = h.start();
+    let v = h.virsh(&["version"]);
+    assert!(v.contains("Running hypervisor: Xen 4.17.0"), "{v}");
+    let caps = h.virsh(&["capabilities"]);
+    assert!(caps.contains("<os_type>xen</os_type>") && caps.contains("<os_type>hvm</os_type>") && caps.contains("xenpvh"), "{caps}");
+    let ni = h.virsh(&["nodeinfo"]);
+    assert!(ni.contains("CPU model:           x86_64"), "{ni}");
+    let list = h.virsh(&["list"]);
+    assert!(list.contains("Domain-0") && list.contains("running"), "{list}");
+    assert!(!h.virsh(&["hostname"]).trim().is_empty());
+    let e = h.virsh_err(&h.uri(), &["destroy", "Domain-0"]);
+    assert!(e.contains("Domain-0 does not support requested operation"), "{e}");
+    let e = h.virsh_err(&h.uri(), &["dominfo", "nosuch"]);
+    assert!(e.contains("failed to get domain 'nosuch'"), "{e}");
+}
+
+#[test]
+fn wrong_uri_path_is_refused() {
+    let h = Host::new("xend-uri");
+    let _d = h.start();
+    let uri = format!("xen:///session?socket={}", h.sockdir.join("virtxend-sock").display());
+    let e = h.virsh_err(&uri, &["list"]);
+    assert!(e.contains("unexpected Xen URI path '/session', try xen:///system"), "{e}");
+}
+
+#[test]
+fn bad_xml_is_refused_and_writes_nothing() {
+    let h = Host::new("xend-badxml");
+    let _d = h.start();
+    let f = h.dir.write("bad.xml", "<domain type='kvm'><name>b</name><memory>1</memory><os><type>hvm</type></os></domain>");
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("error:"), "{e}");
+    let f = h.dir.write("broken.xml", "<domain type='xen'><name>b</name>");
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("XML error") || e.contains("xml"), "{e}");
+    let dir = h.root.join("etc/libvirt/libxl");
+    let files: Vec<_> = fs::read_dir(&dir).unwrap().flatten().filter(|e| e.path().is_file()).collect();
+    assert!(files.is_empty(), "{files:?}");
+    assert_eq!(h.virsh(&["list", "--all", "--name"]).trim(), "Domain-0");
+}
+
+#[test]
+fn read_only_client_cannot_change_anything() {
+    let h = Host::new("xend-ro");
+    let _d = h.start();
+    h.define("g", "");
+    let f = h.dir.write("g2.xml", &pv_xml("g2", ""));
+    let ro = h.ro_uri();
+    for args in [vec!["define", f.to_str().unwrap()], vec!["start", "g"], vec!["undefine", "g"], vec!["autostart", "g"]] {
+        let e = h.virsh_err(&ro, &args);
+        assert!(e.contains("read only access prevents"), "{args:?}: {e}");
+    }
+    let out = h.virsh_at(&ro, &["list", "--all", "--name"]);
+    assert!(text(&out.stdout).contains('g'));
+    assert_eq!(h.state("g"), "shut off");
+}
+
+#[test]
+fn guest_crash_and_poweroff_follow_on_actions() {
+    let h = Host::new("xend-actions");
+    let _d = h.start();
+    let mut ev = EventWatch::start(&h.uri());
+    h.define("c", "<on_crash>restart</on_crash>");
+    h.define("p", "<on_poweroff>destroy</on_poweroff>");
+    h.define("k", "<on_crash>preserve</on_crash>");
+    for g in ["c", "p", "k"] {
+        h.virsh(&["start", g]);
+    }
+    let old = h.id("c");
+    let (rc, out) = h.fx.ctl(&["crash", "c"]);
+    assert_eq!(rc, 0, "{out}");
+    ev.expect(&["'c': Stopped Crashed", "'c': Started Booted"]);
+    h.wait_state("c", "running");
+    assert_ne!(h.id("c"), old, "a restarted guest gets a new id");
+    let (rc, out) = h.fx.ctl(&["poweroff", "p"]);
+    assert_eq!(rc, 0, "{out}");
+    ev.expect(&["'p': Stopped Shutdown"]);
+    h.wait_state("p", "shut off");
+    let (rc, out) = h.fx.ctl(&["crash", "k"]);
+    assert_eq!(rc, 0, "{out}");
+    ev.expect(&["'k': Stopped Crashed"]);
+    assert_eq!(h.state("k"), "shut off");
+    assert!(h.id("k").parse::<u32>().is_ok(), "a preserved guest keeps its id");
+}
+
+#[test]
+fn guest_reboot_restarts_it() {
+    let h = Host::new("xend-reboot");
+    let _d = h.start();
+    let mut ev = EventWatch::start(&h.uri());
+    h.define("r", "");
+    h.virsh(&["start", "r"]);
+    let old = h.id("r");
+    h.virsh(&["reboot", "r"]);
+    ev.expect(&["'r': Stopped Shutdown", "'r': Started Booted"]);
+    h.wait_state("r", "running");
+    assert_ne!(h.id("r"), old);
+}
+
+#[test]
+fn restart_of_virtxend_finds_running_guests() {
+    let h = Host::new("xend-restart");
+    let mut d = h.start();
+    h.define("a", "");
+    h.virsh(&["start", "a"]);
+    h.virsh(&["suspend", "a"]);
+    let f = h.dir.write("t.xml", &pv_xml("t", ""));
+    h.virsh(&["create", f.to_str().unwrap()]);
+    let (id_a, id_t) = (h.id("a"), h.id("t"));
+    assert!(d.stop().success());
+    let _d = h.start();
+    assert_eq!(h.id("a"), id_a);
+    assert_eq!(h.id("t"), id_t);
+    assert_eq!(h.state("a"), "paused");
+    assert_eq!(h.state("t"), "running");
+    assert!(h.virsh(&["dumpxml", "t"]).contains(&format!("id='{id_t}'")));
+    assert!(h.virsh(&["dominfo", "t"]).contains("Persistent:     no"));
+    // Still watched: a guest power-off after the restart is seen.
+    h.fx.ctl(&["poweroff", "t"]);
+    assert!(wait_for(Duration::from_secs(10), || !h.virsh(&["list", "--all", "--name"]).contains('t')));
+}
+
+#[test]
+fn guest_gone_while_daemon_down_is_cleaned_up() {
+    let h = Host::new("xend-gone");
+    let mut d = h.start();
+    h.define("a", "");
+    h.virsh(&["start", "a"]);
+    assert!(d.stop().success());
+    // The host lost its guests (rebooted, or destroyed with xl): a fresh fake host.
+    fs::remove_file(&h.fx.state).unwrap();
+    let _d = h.start();
+    assert_eq!(h.state("a"), "shut off");
+    assert!(!h.status_file("a").exists());
+}
+
+#[test]
+fn autostart_runs_once_per_boot_and_sighup_reads_new_configs() {
+    let h = Host::new("xend-auto");
+    let mut d = h.start();
+    h.define("a", "");
+    h.virsh(&["autostart", "a"]);
+    assert!(h.root.join("etc/libvirt/libxl/autostart/a.xml").exists());
+    assert!(d.stop().success());
+    let mut d = h.start();
+    assert_eq!(h.state("a"), "shut off", "autostart already ran in this boot");
+    assert!(d.stop().success());
+    fs::remove_file(h.root.join("run/libvirt/libxl/autostarted")).unwrap();
+    let d = h.start();
+    assert_eq!(h.state("a"), "running");
+    // A config dropped in by hand appears on SIGHUP.
+    fs::write(h.config_file("n"), pv_xml("n", "<uuid>6c1b4a93-0d3e-4a59-a1f4-3d2f3b0c7e11</uuid>")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(wait_for(Duration::from_secs(5), || h.virsh(&["list", "--all", "--name"]).lines().any(|l| l == "n")));
+}
+
+#[test]
+fn not_a_dom0_exits_nonzero_with_one_message() {
+    let h = Host::new("xend-nodom0");
+    let out = run_with_timeout(
+        Command::new(XEND)
+            .arg("-f")
+            .arg(h.dir.join("virtxend.conf"))
+            .arg("-p")
+            .arg(h.dir.join("p.pid"))
+            .env("VIRTLITE_ROOT", &h.root)
+            .env_remove("LD_PRELOAD"),
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("not a Xen dom0"), "{err}");
+}
+
+#[test]
+fn python_callbacks_and_fifty_clients() {
+    let h = Host::new("xend-py");
+    let _d = h.start();
+    h.define("g", "");
+    let script = r#"
+import libvirt, sys, threading, time, os
+uri = os.environ["URI"]
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(uri)
+seen = []
+def cb(conn, dom, event, detail, opaque):
+    seen.append((dom.name(), event, detail))
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+d = c.lookupByName("g")
+d.create()
+d.destroy()
+t0 = time.time()
+while len(seen) < 2 and time.time() - t0 < 10:
+    time.sleep(0.05)
+assert seen[:2] == [("g", 2, 0), ("g", 5, 1)], seen
+errors = []
+def client(i):
+    try:
+        cc = libvirt.open(uri)
+        names = sorted(x.name() for x in cc.listAllDomains())
+        assert names == ["Domain-0", "g"], names
+        assert cc.lookupByName("g").info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+        cc.close()
+    except Exception as e:
+        errors.append(repr(e))
+ts = [threading.Thread(target=client, args=(i,)) for i in range(50)]
+for t in ts: t.start()
+for t in ts: t.join()
+assert not errors, errors[:3]
+print("ok")
+"#;
+    let path = h.dir.write("t.py", script);
+    let out = run_with_timeout(Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()), Duration::from_secs(60));
+    assert!(out.status.success() && text(&out.stdout).contains("ok"), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn virsh_through_virtproxyd_manages_xen_guests() {
+    let h = Host::new("xend-proxy");
+    let _d = h.start();
+    let psock = h.dir.join("psock");
+    fs::create_dir_all(&psock).unwrap();
+    let conf = h.dir.write("proxy.conf", &format!("unix_sock_dir = \"{}\"\n", psock.display()));
+    let child = Command::new(PROXY)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-p")
+        .arg(h.dir.join("proxy.pid"))
+        .env("VIRTLITE_ROOT", &h.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut proxy = Daemon { child, dir: h.dir.path.clone() };
+    let sock = psock.join("libvirt-sock");
+    if !wait_for(Duration::from_secs(10), || common::is_ready(&sock)) {
+        panic!("proxy did not start: {}", proxy.stderr_text());
+    }
+    let uri = format!("xen:///system?socket={}", sock.display());
+    let mut ev = EventWatch::start(&uri);
+    let f = h.dir.write("x.xml", &pv_xml("x", ""));
+    for args in [vec!["define", f.to_str().unwrap()], vec!["start", "x"], vec!["destroy", "x"]] {
+        let out = h.virsh_at(&uri, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let out = h.virsh_at(&uri, &["list", "--all"]);
+    assert!(text(&out.stdout).contains("Domain-0") && text(&out.stdout).contains(" x "), "{}", text(&out.stdout));
+    ev.expect(&["'x': Defined Added", "'x': Started Booted", "'x': Stopped Destroyed"]);
+    let ro = format!("xen:///system?socket={}", psock.join("libvirt-sock-ro").display());
+    let e = h.virsh_err(&ro, &["start", "x"]);
+    assert!(e.contains("read only access prevents"), "{e}");
+}
+
