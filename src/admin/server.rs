@@ -111,5 +111,10 @@ pub fn update_tls_files(core: &mut Core, driver: &mut dyn Driver, a: ServerArgs)
         return Err(AdminError::NoTlsService);
     }
     let name = core.servers[idx].name.clone();
+    // The context is rebuilt from the files it was made from; bad files keep the old one.
+    core.reload_tls().map_err(|e| {
+        log::error!("Keeping the current TLS credentials: {e}");
+        AdminError::Driver(crate::rpc::program::internal(crate::rpc::protocol::VIR_FROM_RPC, &e))
+    })?;
     driver.update_tls(core, &name).map_err(AdminError::Driver)
 }

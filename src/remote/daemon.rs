@@ -3,6 +3,7 @@
 //! remote/remote_daemon.c `main` and `daemonSetupNetworking`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use log::{error, info};
 
@@ -11,8 +12,10 @@ use crate::remote::config::{AuthType, DaemonConfig, DaemonKind};
 use crate::rpc::client::Transport;
 use crate::rpc::netdaemon::{Core, Driver, NetDaemon, RunEnd};
 use crate::rpc::server::{Server, ServerLimits};
+use crate::rpc::sasl::{self, SaslConfig};
 use crate::rpc::service::Service;
 use crate::rpc::socket::{self, Listener};
+use crate::rpc::tls::{TlsContext, TlsFiles, TlsSettings};
 use crate::util::daemon::{DaemonErr, StatusPipe};
 use crate::util::paths::{self, Env, SocketPaths};
 use crate::util::pidfile::PidFile;
@@ -214,6 +217,7 @@ fn start_and_run(
 
     setup_networking(spec, &mut dmn, config, sock_paths, srv, srv_adm)
         .map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
+    setup_remote_auth(&mut dmn, config, privileged, env).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
 
     let ctx = StartCtx { spec, config, config_path, privileged, env };
     let mut driver = make_driver(&ctx, &mut dmn.core)?;
@@ -420,14 +424,89 @@ fn setup_networking(
                 dmn.add_listener(svc, l).map_err(|e| e.to_string())?;
             }
         }
-        let has_tls = act.as_ref().is_some_and(|a| a.has_name(&tls_name));
-        if (act.is_none() && config.listen_tls) || has_tls {
-            return Err("TLS listeners are not available in this build yet (listen_tls)".into());
+        let tls_fds = match act.as_mut() {
+            Some(a) => a.claim(&tls_name),
+            None => Vec::new(),
+        };
+        let want_tls = if act.is_some() { !tls_fds.is_empty() } else { config.listen_tls };
+        if want_tls {
+            let listeners = if act.is_some() {
+                tls_fds
+                    .into_iter()
+                    .map(Listener::from_activation)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("Unusable activation socket for {tls_name}: {e}"))?
+            } else {
+                socket::listen_tcp(config.listen_addr.as_deref(), &config.tls_port, config.max_queued_clients)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(Listener::Tcp)
+                    .collect()
+            };
+            let svc = dmn.add_service(Service {
+                name: tls_name.clone(),
+                server: srv,
+                auth: config.auth_tls,
+                readonly: false,
+                transport: Transport::Tls,
+                nrequests_client_max: config.max_client_requests,
+                unlink_on_close: Vec::new(),
+            });
+            for l in listeners {
+                dmn.add_listener(svc, l).map_err(|e| e.to_string())?;
+            }
         }
     }
     if let Some(a) = &act {
         a.complete().map_err(|e| e.to_string())?;
     }
+    Ok(())
+}
+
+/// The TLS settings of the config: explicit files when key_file/cert_file/ca_file are set
+/// (validated as a set), else the default locations.
+// C: daemonSetupNetworking (the TLS context part)
+pub fn tls_settings(config: &DaemonConfig, privileged: bool, env: &Env) -> Result<TlsSettings, String> {
+    let files = match (&config.key_file, &config.cert_file, &config.ca_file) {
+        (Some(k), Some(c), Some(ca)) => TlsFiles {
+            ca: PathBuf::from(ca),
+            crl: config.crl_file.as_ref().map(PathBuf::from),
+            cert: PathBuf::from(c),
+            key: PathBuf::from(k),
+        },
+        _ => {
+            let mut f = TlsFiles::locate(privileged, env.home.as_deref().map(Path::new)).map_err(|e| e.to_string())?;
+            if let Some(crl) = &config.crl_file {
+                f.crl = Some(PathBuf::from(crl));
+            }
+            f
+        }
+    };
+    Ok(TlsSettings {
+        files,
+        no_sanity: config.tls_no_sanity_certificate,
+        no_verify: config.tls_no_verify_certificate,
+        allowed_dn: config.tls_allowed_dn_list.clone(),
+        priority: config.tls_priority.clone(),
+    })
+}
+
+/// Builds the TLS context when there is a TLS service and sets up SASL when a service
+/// uses it; either failing stops the start.
+// C: daemonSetupNetworking (virNetTLSContextNewServer*, virNetSASLContextNewServer)
+fn setup_remote_auth(dmn: &mut NetDaemon, config: &DaemonConfig, privileged: bool, env: &Env) -> Result<(), String> {
+    let core = &mut dmn.core;
+    if core.services.iter().any(|s| s.transport == Transport::Tls) {
+        let ctx = TlsContext::new(tls_settings(config, privileged, env)?).map_err(|e| e.to_string())?;
+        core.tls = Some(Arc::new(ctx));
+    }
+    if core.services.iter().any(|s| s.auth == AuthType::Sasl) {
+        sasl::server_init().map_err(|e| e.to_string())?;
+    }
+    core.sasl = Some(Arc::new(SaslConfig {
+        allowed_users: config.sasl_allowed_username_list.clone(),
+        tcp_min_ssf: config.min_ssf(),
+    }));
     Ok(())
 }
 

@@ -14,7 +14,9 @@ use crate::remote::config::AuthType;
 pub use crate::rpc::conn::{OutPacket, PacketConn, ReadOutcome};
 use crate::rpc::keepalive::KeepAlive;
 use crate::rpc::message::Packet;
+use crate::rpc::sasl::{Channel, SaslSession};
 use crate::rpc::socket::Stream;
+use crate::rpc::tls::{HandshakeStep, TlsContext};
 
 /// Client transport as the admin program reports it (admin_client_transport).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +111,24 @@ pub struct Client {
     pub closed: Option<CloseReason>,
     /// The socket and its packet framing in both directions.
     pub io: PacketConn,
+    /// The TLS context the client was accepted with (its checks apply after the handshake).
+    pub tls_ctx: Option<std::sync::Arc<TlsContext>>,
+    /// The SASL exchange in progress (between AUTH_SASL_INIT and completion).
+    pub sasl: Option<SaslSession>,
     pending: VecDeque<(Packet, Vec<OwnedFd>)>,
     warned_throttle: bool,
+}
+
+/// What became of a TLS client's handshake.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TlsProgress {
+    /// Not a TLS client, or its handshake finished earlier.
+    NotPending,
+    /// Still going: wait for the next readiness edge.
+    Pending,
+    /// Just finished and the certificate checks passed.
+    Accepted,
+    Refused(String),
 }
 
 impl Client {
@@ -151,6 +169,8 @@ impl Client {
             delayed_close: None,
             closed: None,
             io: PacketConn::new(stream),
+            tls_ctx: None,
+            sasl: None,
             pending: VecDeque::new(),
             warned_throttle: false,
         }
@@ -161,10 +181,49 @@ impl Client {
         self.nrequests >= self.nrequests_max
     }
 
+    /// What kind of channel the client is on, for SASL's SSF rules.
+    pub fn channel(&self) -> Channel {
+        match &self.io.stream {
+            Stream::Unix(_) => Channel::Unix,
+            Stream::Tcp(_) => Channel::Tcp,
+            Stream::Tls(t) => Channel::Tls(t.key_bits()),
+        }
+    }
+
+    /// The TLS handshake has not completed yet.
+    pub fn tls_handshaking(&self) -> bool {
+        self.io.stream.tls().is_some_and(|t| !t.handshake_done)
+    }
+
+    /// Advances the TLS handshake; once done, checks the client's certificate and records
+    /// its DN in the identity.
+    // C: virNetServerClientDispatchHandshake + virNetServerClientCheckAccess
+    pub fn tls_progress(&mut self) -> TlsProgress {
+        let Some(t) = self.io.stream.tls_mut() else { return TlsProgress::NotPending };
+        if t.handshake_done {
+            return TlsProgress::NotPending;
+        }
+        match t.handshake() {
+            HandshakeStep::Pending => TlsProgress::Pending,
+            HandshakeStep::Failed(why) => TlsProgress::Refused(format!("TLS handshake failed: {why}")),
+            HandshakeStep::Done => {
+                let Some(ctx) = self.tls_ctx.clone() else { return TlsProgress::Refused("no TLS context".into()) };
+                let Some(t) = self.io.stream.tls() else { return TlsProgress::NotPending };
+                match ctx.check_peer(t) {
+                    Ok(dn) => {
+                        self.identity.x509_dn = dn;
+                        TlsProgress::Accepted
+                    }
+                    Err(why) => TlsProgress::Refused(why),
+                }
+            }
+        }
+    }
+
     /// The pure readiness policy (libvirt's virNetServerClientCalculateHandleMode).
     // C: virNetServerClientCalculateHandleMode
     pub fn wants(&self) -> Wants {
-        let alive = self.closed.is_none();
+        let alive = self.closed.is_none() && !self.tls_handshaking();
         let accepting = alive && self.delayed_close.is_none() && !self.rx_paused;
         Wants {
             dispatch: accepting && !self.throttled() && !self.pending.is_empty(),

@@ -3,6 +3,8 @@
 //!
 //! Server clients and the proxy's upstream connections both use it. Output is written with
 //! writev over several queued packets; a packet's fds follow its bytes, one dummy byte each.
+//! A security layer (SASL's encode/decode, libvirt's virNetSocketReadSASL/WriteSASL) can be
+//! put between the packets and the socket once authentication negotiated one.
 
 use std::collections::VecDeque;
 use std::io;
@@ -33,6 +35,14 @@ pub enum ReadOutcome {
 /// At most this many packets are gathered into one writev.
 const WRITEV_MAX: usize = 32;
 
+/// A transform of every byte after authentication (a SASL security layer).
+pub trait Layer {
+    /// Outgoing bytes to what goes on the wire.
+    fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>>;
+    /// Wire bytes to plain bytes; may hold back an incomplete frame and return nothing yet.
+    fn decode(&mut self, data: &[u8]) -> io::Result<Vec<u8>>;
+}
+
 #[derive(Debug)]
 pub struct PacketConn {
     pub stream: Stream,
@@ -44,6 +54,15 @@ pub struct PacketConn {
     tx_bytes: usize,
     /// Registered for writability too (only while output is stuck in a full socket).
     write_armed: bool,
+    layer: Option<Box<dyn Layer>>,
+    /// The layer failed to encode output: the connection is unusable.
+    broken: Option<io::Error>,
+}
+
+impl std::fmt::Debug for dyn Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layer")
+    }
 }
 
 impl PacketConn {
@@ -57,7 +76,20 @@ impl PacketConn {
             tx_fds_sent: 0,
             tx_bytes: 0,
             write_armed: false,
+            layer: None,
+            broken: None,
         }
+    }
+
+    /// Puts a security layer under everything queued or read from now on; what is already
+    /// queued still goes out as it is (the reply that completed the authentication).
+    // C: virNetSocketSetSASLSession
+    pub fn set_layer(&mut self, layer: Box<dyn Layer>) {
+        self.layer = Some(layer);
+    }
+
+    pub fn has_layer(&self) -> bool {
+        self.layer.is_some()
     }
 
     /// Registers for readability; writability is only watched while output is blocked,
@@ -94,7 +126,15 @@ impl PacketConn {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
             Err(e) => return ReadOutcome::Failed(e),
         };
+        let decoded;
         let mut data = &scratch[..n];
+        if let Some(layer) = self.layer.as_mut() {
+            decoded = match layer.decode(data) {
+                Ok(d) => d,
+                Err(e) => return ReadOutcome::Failed(e),
+            };
+            data = &decoded;
+        }
         while !data.is_empty() {
             match self.splitter.push(data) {
                 Ok((used, pkt)) => {
@@ -116,7 +156,8 @@ impl PacketConn {
         // A short read means the socket is empty, except around passed fds: the kernel ends a
         // read at each message carrying descriptors, so then read on until it would block.
         let fds_involved = self.fds_in.len() != fds_before || self.splitter.fds_pending() > 0;
-        ReadOutcome::Data { n, drained: n < scratch.len() && !fds_involved }
+        let drained = n < scratch.len() && !fds_involved && self.stream.short_read_means_empty();
+        ReadOutcome::Data { n, drained }
     }
 
     pub fn splitter_idle(&self) -> bool {
@@ -124,6 +165,16 @@ impl PacketConn {
     }
 
     pub fn queue(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        let buf = match self.layer.as_mut() {
+            Some(layer) => match layer.encode(&buf) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.broken.get_or_insert(e);
+                    return;
+                }
+            },
+            None => buf,
+        };
         self.tx_bytes += buf.len();
         self.tx.push_back(OutPacket { buf, fds });
     }
@@ -139,6 +190,9 @@ impl PacketConn {
     /// Writes as much of the queue as the socket takes. Ok(true) when the queue is empty.
     // C: virNetServerClientWrite
     pub fn flush(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.broken.take() {
+            return Err(e);
+        }
         loop {
             let Some(front) = self.tx.front() else { return Ok(true) };
             if self.tx_off < front.buf.len() {
@@ -302,6 +356,91 @@ mod tests {
         let mut scratch = vec![0u8; 64];
         let mut out = VecDeque::new();
         assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Protocol(_)));
+    }
+
+    /// A toy layer: each frame is a length byte then the bytes, each one plus 1.
+    struct Shift {
+        pending: Vec<u8>,
+    }
+
+    impl Layer for Shift {
+        fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+            let mut out = Vec::new();
+            for chunk in data.chunks(255) {
+                out.push(chunk.len() as u8);
+                out.extend(chunk.iter().map(|b| b.wrapping_add(1)));
+            }
+            Ok(out)
+        }
+
+        fn decode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+            self.pending.extend_from_slice(data);
+            let mut out = Vec::new();
+            while let Some(&len) = self.pending.first() {
+                let len = len as usize;
+                if self.pending.len() < 1 + len {
+                    break;
+                }
+                out.extend(self.pending[1..1 + len].iter().map(|b| b.wrapping_sub(1)));
+                self.pending.drain(..1 + len);
+            }
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn layer_encodes_output_queued_after_it_is_set() {
+        let (mut c, mut p) = pair();
+        c.queue(b"ab".to_vec(), Vec::new());
+        c.set_layer(Box::new(Shift { pending: Vec::new() }));
+        c.queue(b"ab".to_vec(), Vec::new());
+        assert!(c.flush().unwrap());
+        let mut got = [0u8; 5];
+        p.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ab\x02bc");
+    }
+
+    #[test]
+    fn layer_decodes_input_split_across_reads() {
+        let (mut c, mut p) = pair();
+        c.set_layer(Box::new(Shift { pending: Vec::new() }));
+        let wire = Shift { pending: Vec::new() }.encode(&crate::rpc::message::ping()).unwrap();
+        let mut scratch = vec![0u8; 4096];
+        let mut out = VecDeque::new();
+        p.write_all(&wire[..10]).unwrap();
+        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { .. }));
+        assert!(out.is_empty());
+        p.write_all(&wire[10..]).unwrap();
+        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { .. }));
+        assert_eq!(out.len(), 1);
+    }
+
+    struct Failing;
+
+    impl Layer for Failing {
+        fn encode(&mut self, _: &[u8]) -> io::Result<Vec<u8>> {
+            Err(io::Error::other("encode failed"))
+        }
+        fn decode(&mut self, _: &[u8]) -> io::Result<Vec<u8>> {
+            Err(io::Error::other("decode failed"))
+        }
+    }
+
+    #[test]
+    fn layer_encode_failure_fails_flush() {
+        let (mut c, _p) = pair();
+        c.set_layer(Box::new(Failing));
+        c.queue(b"x".to_vec(), Vec::new());
+        assert!(c.flush().is_err());
+    }
+
+    #[test]
+    fn layer_decode_failure_fails_read() {
+        let (mut c, mut p) = pair();
+        c.set_layer(Box::new(Failing));
+        p.write_all(b"junk").unwrap();
+        let mut scratch = [0u8; 64];
+        assert!(matches!(c.read_once(&mut scratch, &mut VecDeque::new()), ReadOutcome::Failed(_)));
     }
 
     #[test]

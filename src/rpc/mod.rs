@@ -11,3 +11,5 @@ pub mod server;
 pub mod service;
 pub mod socket;
 pub mod threadpool;
+pub mod sasl;
+pub mod tls;

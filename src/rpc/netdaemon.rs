@@ -14,7 +14,7 @@ use log::{debug, info, warn};
 use mio::{Events, Poll, Registry};
 
 use crate::poll::{self, SignalPipe, Timers, TokenKind};
-use crate::rpc::client::{Client, CloseReason, ReadOutcome};
+use crate::rpc::client::{Client, CloseReason, ReadOutcome, TlsProgress};
 use crate::rpc::keepalive::Action;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::protocol::{self as proto, Header, MessageType, RemoteError};
@@ -32,6 +32,8 @@ pub struct ClientId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimerKey {
     Keepalive(ClientId),
+    /// A TLS client that has not finished its handshake by then is dropped.
+    TlsHandshake(ClientId),
     AutoShutdown,
     /// A timer of the driver's own, with its own meaning of the number.
     Driver(u64),
@@ -118,6 +120,10 @@ pub struct Core {
     pub reload_hook: Option<ReloadHook>,
     /// Servers that may have dropped below their limits: accept again on their listeners.
     accept_resume: Vec<usize>,
+    /// The TLS context new clients of TLS services get (replaced on reload).
+    pub tls: Option<Arc<crate::rpc::tls::TlsContext>>,
+    /// SASL settings for services with auth "sasl".
+    pub sasl: Option<Arc<crate::rpc::sasl::SaslConfig>>,
 }
 
 /// Hands completions from worker threads back to the loop.
@@ -287,6 +293,21 @@ impl Core {
     pub fn server_index(&self, name: &str) -> Option<usize> {
         self.servers.iter().position(|s| s.name == name)
     }
+
+    /// Rebuilds the TLS context from its files for new connections; on failure the current
+    /// one stays and the reason is returned. Ok(false) when there is no TLS service.
+    // C: virNetServerUpdateTlsFiles
+    pub fn reload_tls(&mut self) -> Result<bool, String> {
+        let Some(cur) = &self.tls else { return Ok(false) };
+        match crate::rpc::tls::TlsContext::new(cur.settings.clone()) {
+            Ok(ctx) => {
+                info!("TLS credentials reloaded");
+                self.tls = Some(Arc::new(ctx));
+                Ok(true)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 pub struct NetDaemon {
@@ -331,6 +352,8 @@ impl NetDaemon {
                 privileged,
                 reload_hook: None,
                 accept_resume: Vec::new(),
+                tls: None,
+                sasl: None,
             },
             poll,
             signals: None,
@@ -432,6 +455,9 @@ impl NetDaemon {
             match sig {
                 libc::SIGHUP => {
                     info!("Reloading configuration on SIGHUP");
+                    if let Err(e) = self.core.reload_tls() {
+                        log::error!("Keeping the current TLS credentials: {e}");
+                    }
                     if let Some(mut hook) = self.core.reload_hook.take() {
                         hook(&mut self.core);
                         self.core.reload_hook = Some(hook);
@@ -496,12 +522,29 @@ impl NetDaemon {
     fn add_client(&mut self, driver: &mut dyn Driver, service: usize, stream: crate::rpc::socket::Stream) {
         let core = &mut self.core;
         let svc = &core.services[service];
+        let tls_ctx = if svc.transport == crate::rpc::client::Transport::Tls { core.tls.clone() } else { None };
+        let stream = match &tls_ctx {
+            None => stream,
+            Some(ctx) => match stream.into_tcp().map(|tcp| ctx.new_session(tcp)) {
+                Ok(Ok(t)) => crate::rpc::socket::Stream::Tls(Box::new(t)),
+                Ok(Err(e)) => {
+                    warn!("cannot start a TLS session: {e}");
+                    return;
+                }
+                Err(_) => {
+                    warn!("TLS service accepted a non-TCP connection");
+                    return;
+                }
+            },
+        };
         let server = svc.server;
         let srv = &mut core.servers[server];
         let id = srv.next_client_id;
         srv.next_client_id += 1;
         let ka = crate::rpc::keepalive::KeepAlive::new(srv.keepalive_interval, srv.keepalive_count);
-        let client = Client::new(id, server, service, svc.transport, stream, svc.readonly, svc.auth, svc.nrequests_client_max, ka);
+        let mut client = Client::new(id, server, service, svc.transport, stream, svc.readonly, svc.auth, svc.nrequests_client_max, ka);
+        let handshaking = tls_ctx.is_some();
+        client.tls_ctx = tls_ctx;
         // C: remoteAdmClientNew — only the daemon's own user may administer it.
         if srv.is_admin {
             let euid = crate::util::sys::geteuid();
@@ -532,6 +575,9 @@ impl NetDaemon {
             srv.nclients_unauth += 1;
         }
         debug!("client {} connected to server {}", id, srv.name);
+        if handshaking {
+            core.timers.add(Instant::now() + crate::rpc::tls::TLS_HANDSHAKE_TIMEOUT, TimerKey::TlsHandshake(cid));
+        }
         if !srv.is_admin {
             driver.client_added(core, cid);
         }
@@ -556,6 +602,12 @@ impl NetDaemon {
                             self.core.close_client(cid, CloseReason::Keepalive);
                         }
                         Action::Idle => {}
+                    }
+                }
+                TimerKey::TlsHandshake(cid) => {
+                    if self.core.client(cid).is_some_and(|c| c.tls_handshaking() && c.closed.is_none()) {
+                        warn!("client {}: TLS handshake not completed in time; dropping it", cid.idx);
+                        self.core.close_client(cid, CloseReason::Error);
                     }
                 }
                 TimerKey::Driver(k) => driver.timer(&mut self.core, k),
@@ -661,6 +713,9 @@ impl NetDaemon {
 /// Reads, dispatches and writes for one client as far as its state allows.
 // C: virNetServerClientDispatchEvent
 pub fn client_io(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, writable: bool) {
+    if !tls_ready(core, cid) {
+        return;
+    }
     if writable {
         flush_client(core, cid);
     }
@@ -697,6 +752,28 @@ pub fn client_io(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, writab
         }
     }
     core.scratch = scratch;
+}
+
+/// Runs a TLS client's handshake and certificate checks; true once it may exchange packets.
+// C: virNetServerClientDispatchHandshake
+fn tls_ready(core: &mut Core, cid: ClientId) -> bool {
+    let Some(c) = core.client_mut(cid) else { return false };
+    match c.tls_progress() {
+        TlsProgress::NotPending => true,
+        TlsProgress::Pending => false,
+        TlsProgress::Accepted => {
+            debug!("client {}: TLS handshake and certificate checks passed", cid.idx);
+            // C: virNetServerClientCheckAccess — the one byte that tells the client to go on.
+            core.send(cid, vec![crate::rpc::tls::TLS_CHECK_OK_BYTE], Vec::new());
+            true
+        }
+        TlsProgress::Refused(why) => {
+            let peer = c.sock_addr.clone().unwrap_or_default();
+            warn!("TLS client {peer} refused: {why}");
+            core.close_client(cid, CloseReason::Error);
+            false
+        }
+    }
 }
 
 /// Dispatches what was already received, as long as the client may.

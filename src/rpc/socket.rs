@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -257,6 +257,8 @@ impl Listener {
 pub enum Stream {
     Unix(UnixStream),
     Tcp(TcpStream),
+    /// TCP with a TLS session (its handshake may still be in progress).
+    Tls(Box<crate::rpc::tls::TlsStream>),
 }
 
 impl Stream {
@@ -264,6 +266,7 @@ impl Stream {
         match self {
             Stream::Unix(s) => s.as_raw_fd(),
             Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.raw_fd(),
         }
     }
 
@@ -271,11 +274,33 @@ impl Stream {
         matches!(self, Stream::Unix(_))
     }
 
+    /// The TLS session, if this is a TLS stream.
+    pub fn tls(&self) -> Option<&crate::rpc::tls::TlsStream> {
+        match self {
+            Stream::Tls(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn tls_mut(&mut self) -> Option<&mut crate::rpc::tls::TlsStream> {
+        match self {
+            Stream::Tls(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short read does not mean the socket is empty: TLS returns one record at a time
+    /// and may hold decrypted bytes the socket will never announce.
+    pub fn short_read_means_empty(&self) -> bool {
+        !matches!(self, Stream::Tls(_))
+    }
+
     /// Reads bytes; on UNIX sockets also collects passed fds into `fds`.
     pub fn read_with_fds(&mut self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
         match self {
             Stream::Unix(s) => sys::recv_with_fds(s.as_raw_fd(), buf, fds),
             Stream::Tcp(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 
@@ -283,40 +308,61 @@ impl Stream {
         match self {
             Stream::Unix(s) => s.write(buf),
             Stream::Tcp(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
+    /// Gathers several buffers into one write; TLS writes the first buffer only.
     pub fn write_vectored(&mut self, bufs: &[&[u8]]) -> io::Result<usize> {
-        sys::writev(self.raw_fd(), bufs)
+        match self {
+            Stream::Tls(s) => s.write(bufs.first().copied().unwrap_or(&[])),
+            _ => sys::writev(self.raw_fd(), bufs),
+        }
     }
 
     /// Sends one fd with its dummy byte; Ok(false) if the socket is full.
     pub fn send_fd(&mut self, fd: RawFd) -> io::Result<bool> {
         match self {
             Stream::Unix(s) => sys::send_fd(s.as_raw_fd(), fd),
-            Stream::Tcp(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "fd passing needs a UNIX socket")),
+            Stream::Tcp(_) | Stream::Tls(_) => {
+                Err(io::Error::new(io::ErrorKind::Unsupported, "fd passing needs a UNIX socket"))
+            }
+        }
+    }
+
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(s) => Some(s),
+            Stream::Tls(s) => Some(s.tcp()),
+            Stream::Unix(_) => None,
         }
     }
 
     /// The address text libvirt's admin client info shows (`sock_addr`): the peer's IP and port.
     pub fn peer_addr_string(&self) -> Option<String> {
-        match self {
-            Stream::Tcp(s) => s.peer_addr().ok().map(|a| match a {
-                SocketAddr::V4(a) => format!("{};{}", a.ip(), a.port()),
-                SocketAddr::V6(a) => format!("{};{}", a.ip(), a.port()),
-            }),
-            Stream::Unix(_) => None,
-        }
+        self.tcp().and_then(|s| s.peer_addr().ok()).map(|a| addr_string(&a))
     }
 
-    pub fn into_owned_fd(self) -> OwnedFd {
-        // SAFETY: into_raw_fd hands over ownership of a valid descriptor exactly once.
-        unsafe {
-            OwnedFd::from_raw_fd(match self {
-                Stream::Unix(s) => s.into_raw_fd(),
-                Stream::Tcp(s) => s.into_raw_fd(),
-            })
+    /// The local address in the same "IP;port" form (what SASL is told).
+    pub fn local_addr_string(&self) -> Option<String> {
+        self.tcp().and_then(|s| s.local_addr().ok()).map(|a| addr_string(&a))
+    }
+
+    /// The plain TCP socket, for wrapping in TLS; None for other kinds.
+    pub fn into_tcp(self) -> Result<TcpStream, Stream> {
+        match self {
+            Stream::Tcp(s) => Ok(s),
+            other => Err(other),
         }
+    }
+}
+
+/// "IP;port", libvirt's form of a socket address for SASL and client info.
+// C: virSocketAddrFormatFull (with ";" as separator)
+pub fn addr_string(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(a) => format!("{};{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("{};{}", a.ip(), a.port()),
     }
 }
 

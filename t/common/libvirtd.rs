@@ -104,7 +104,12 @@ pub struct ProxySetup {
 impl ProxySetup {
     /// `as_root`: run the proxy as root (it then also creates the read-only socket).
     pub fn start(tag: &str, as_root: bool, extra_conf: &str) -> ProxySetup {
-        let dir = TestDir::new(tag);
+        ProxySetup::start_in(TestDir::new(tag), as_root, extra_conf, &[])
+    }
+
+    /// As `start`, in a directory the caller prepared (certificates, SASL files), with
+    /// extra environment for the proxy.
+    pub fn start_in(dir: TestDir, as_root: bool, extra_conf: &str, env: &[(&str, &str)]) -> ProxySetup {
         let libvirtd = Libvirtd::start(&dir.path);
         let sockdir = dir.join("psock");
         let xdg = dir.join("prun");
@@ -126,6 +131,7 @@ impl ProxySetup {
             .env_remove("LIBVIRT_LOG_FILTERS")
             .env("HOME", dir.join("lvhome"))
             .env("XDG_RUNTIME_DIR", &xdg)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

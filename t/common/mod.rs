@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod libvirtd;
+pub mod pki;
 #[cfg(feature = "xen")]
 pub mod fakexen;
 
@@ -294,6 +295,18 @@ impl RawClient {
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
                 Err(_) => return false,
             }
+        }
+    }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1 (and ::1).
+pub fn free_port() -> u16 {
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        if std::net::TcpListener::bind(("::1", port)).is_ok() {
+            return port;
         }
     }
 }
