@@ -516,3 +516,39 @@ fn virsh_through_virtproxyd_manages_xen_guests() {
     assert!(e.contains("read only access prevents"), "{e}");
 }
 
+
+#[test]
+fn console_stream_carries_guest_output() {
+    let h = Host::new("xend-console");
+    let _d = h.start();
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    let script = r#"
+import libvirt, os, sys, time
+c = libvirt.open(os.environ["URI"])
+d = c.lookupByName("g")
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+got = b""
+t0 = time.time()
+while b"\n" not in got and time.time() - t0 < 10:
+    got += st.recv(1024)
+print(got.decode(errors="replace").strip())
+st.send(b"hello\r\n")
+# A second session is refused unless forced.
+try:
+    d.openConsole(None, c.newStream(0), 0)
+    print("second session allowed")
+except libvirt.libvirtError as e:
+    print("refused:", e.get_error_message())
+st.finish()
+print("finished")
+"#;
+    let path = h.dir.write("c.py", script);
+    let out = run_with_timeout(Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()), Duration::from_secs(30));
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{so}{}", text(&out.stderr));
+    assert!(so.contains("fakexen console of domain g"), "{so}");
+    assert!(so.contains("refused: operation failed: Active console session exists for this domain"), "{so}");
+    assert!(so.contains("finished"), "{so}");
+}

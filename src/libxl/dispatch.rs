@@ -242,6 +242,10 @@ impl XenDriver {
             7 => self.run(core, cid, pkt, |d, (): ()| {
                 d.capabilities_xml().map(|s| StringRet { s }).map_err(|e| libxl_err("failed to get host capabilities", &e))
             }),
+            super::console::PROC_DOMAIN_OPEN_CONSOLE => {
+                let r = program::args::<OpenConsoleArgs>(pkt).and_then(|a| self.open_console(core, cid, pkt.header.serial, a));
+                answer(core, cid, pkt, r);
+            }
             // The close callback of a direct connection: nothing to do until it closes.
             360 | 361 => self.run(core, cid, pkt, |_, (): ()| Ok(())),
             122 => self.run(core, cid, pkt, |_, (): ()| Ok(SecurityModelRet::default())),
@@ -660,6 +664,40 @@ impl XenDriver {
             }
         }
         Ok(())
+    }
+
+    // C: libxlDomainOpenConsole
+    fn open_console(&mut self, core: &mut Core, cid: ClientId, serial: u32, a: OpenConsoleArgs) -> Result<(), RemoteError> {
+        self.writable(cid, "virDomainOpenConsole")?;
+        check_flags(a.flags, super::console::CONSOLE_FORCE, "libxlDomainOpenConsole")?;
+        let i = self.active_not_dom0(&a.dom)?;
+        let o = self.obj(i)?;
+        let consoles = &o.def.devices.consoles;
+        let chr = match &a.dev_name {
+            None => consoles.first(),
+            Some(n) => consoles.iter().find(|c| c.alias.as_deref() == Some(n.as_str())).or_else(|| {
+                let idx: usize = n.strip_prefix("console").and_then(|x| x.parse().ok())?;
+                consoles.get(idx)
+            }),
+        };
+        let dev = a.dev_name.as_deref().unwrap_or("console");
+        let Some(chr) = chr else {
+            return Err(err(VIR_ERR_INTERNAL_ERROR, &format!("cannot find character device {dev}")));
+        };
+        let path = match (&chr.path, chr.chr_type.as_str()) {
+            (Some(p), "pty") => p.clone(),
+            _ => return Err(err(VIR_ERR_INTERNAL_ERROR, &format!("character device {dev} is not using a PTY"))),
+        };
+        let uuid = o.def.uuid;
+        match self.consoles.open(core, cid, serial, uuid, &path, a.flags & super::console::CONSOLE_FORCE != 0) {
+            Ok(()) => Ok(()),
+            Err(super::console::OpenError::Busy) => Err(err(VIR_ERR_OPERATION_FAILED, "Active console session exists for this domain")),
+            Err(super::console::OpenError::Io(e)) => Err(RemoteError::system(
+                VIR_FROM_LIBXL,
+                e.raw_os_error().unwrap_or(libc::EIO),
+                Some(&format!("Unable to open console '{path}'")),
+            )),
+        }
     }
 
     // C: libxlDomainGetInfo

@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use super::capabilities::{self, GuestCap, HostFacts};
 use super::domain_def::{DomainDef, DomainState};
@@ -52,6 +52,9 @@ pub struct XenDriver {
     pub(super) events: EventRegistry,
     /// Events produced by the driver itself, sent after the current batch.
     pub(super) outbox: Vec<LifecycleEvent>,
+    pub(super) consoles: super::console::Consoles,
+    /// Domains that stopped since the last batch (their console sessions end).
+    pub(super) stopped: Vec<[u8; 16]>,
     timers_in: Arc<Mutex<Vec<(Instant, u64)>>>,
     libxl_events: Arc<Mutex<VecDeque<LibxlEvent>>>,
     _driver_lock: PidFile,
@@ -118,6 +121,8 @@ impl XenDriver {
             conns: HashMap::new(),
             events: EventRegistry::new(),
             outbox: Vec::new(),
+            consoles: super::console::Consoles::new(),
+            stopped: Vec::new(),
             timers_in,
             libxl_events: queue,
             _driver_lock: lock,
@@ -350,20 +355,29 @@ impl Driver for XenDriver {
     }
 
     fn dispatch(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, _fds: Vec<std::os::fd::OwnedFd>) {
+        if pkt.header.type_ == proto::MessageType::Stream {
+            if !self.consoles.from_client(core, cid, &pkt) {
+                debug!("stream packet for no open stream (serial {})", pkt.header.serial);
+            }
+            return;
+        }
         if !matches!(pkt.header.type_, proto::MessageType::Call | proto::MessageType::CallWithFds) {
             return;
         }
         self.dispatch_call(core, cid, &pkt);
     }
 
-    fn client_closed(&mut self, _core: &mut Core, cid: ClientId, _why: CloseReason) {
+    fn client_closed(&mut self, core: &mut Core, cid: ClientId, _why: CloseReason) {
+        self.consoles.drop_client(core, cid);
         self.conns.remove(&cid);
         self.events.drop_client(cid);
     }
 
-    fn aux_event(&mut self, _core: &mut Core, index: usize, readable: bool, writable: bool) {
+    fn aux_event(&mut self, core: &mut Core, index: usize, readable: bool, writable: bool) {
         if xl::is_libxl_aux(index) {
             self.ctx.osevent_fd(index, readable, writable);
+        } else if self.consoles.owns(index) && readable {
+            self.consoles.readable(core, index);
         }
     }
 
@@ -383,6 +397,9 @@ impl Driver for XenDriver {
             for ev in evs {
                 self.handle_libxl_event(ev);
             }
+        }
+        for uuid in std::mem::take(&mut self.stopped) {
+            self.consoles.domain_stopped(core, &uuid);
         }
         self.move_timers(core);
         self.flush_events(core);

@@ -131,6 +131,7 @@ impl XenDriver {
             }
         }
         let name = obj.def.name.clone();
+        self.stopped.push(obj.def.uuid);
         let _ = state_files::remove_if_exists(&self.paths.status_file(&name));
         if !obj.persistent {
             self.doms.remove(i);

@@ -8,6 +8,7 @@ pub mod domconfig;
 pub mod error;
 pub mod xml_writer;
 pub mod capabilities;
+pub mod console;
 mod dispatch;
 pub mod domain_event;
 pub mod domain_obj;
