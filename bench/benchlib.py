@@ -175,6 +175,11 @@ def cpu_seconds(pid, children=False):
     return cpu_ticks(pid, children) / float(CLK_TCK)
 
 
+def cpu_ns(pid):
+    """CPU time of the live threads of pid in ns (schedstat: finer than clock ticks)."""
+    return task_schedstat(pid)[0]
+
+
 def task_schedstat(pid):
     """(cpu ns, runqueue-wait ns, timeslices) summed over the threads of pid."""
     run = wait = slices = 0
@@ -307,6 +312,12 @@ class Workdir:
             f.write(text)
         os.chown(p, NOBODY, NOGROUP)
         return p
+
+    def sub(self, tag):
+        """A Workdir-like view of a fresh subdirectory (one per daemon pair)."""
+        d = Workdir.__new__(Workdir)
+        d.path = self.mkdir(tag, mode=0o755)
+        return d
 
     def join(self, *parts):
         return os.path.join(self.path, *parts)
@@ -707,7 +718,8 @@ def pump_pings(conns, seconds):
 def holder(r, w, path):
     """Body of a Forked helper holding client connections to `path`. Commands, one a line:
     `open N URI` (URI `-`: AUTH_LIST + SUPPORTS_FEATURE only; else CONNECT_OPEN too),
-    `close`, `quit`. Answers `ok COUNT` or `err TEXT`. Between commands it answers the
+    `close`, `quit`. Answers `ok COUNT` (`close`: `ok 0 pings N`, the PINGs answered) or
+    `err TEXT`. Between commands it answers the
     daemon's keepalive PINGs, as an idle libvirt client would."""
     conns = []
     sel = selectors.DefaultSelector()
@@ -749,6 +761,7 @@ def holder(r, w, path):
             if cmd[0] == "quit":
                 return
             if cmd[0] == "close":
+                pings = sum(c.pings_answered for c in conns)
                 for c in conns:
                     try:
                         sel.unregister(c.sock)
@@ -756,7 +769,7 @@ def holder(r, w, path):
                         pass
                     c.close()
                 conns = []
-                reply("ok 0")
+                reply("ok 0 pings %d" % pings)
             elif cmd[0] == "open":
                 n, uri = int(cmd[1]), cmd[2]
                 try:
