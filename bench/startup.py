@@ -9,8 +9,13 @@ Idle memory = VmRSS from /proc/PID/status and Pss from /proc/PID/smaps_rollup, r
 daemon (fewer worker threads, one malloc arena, a static build) and a per-mapping breakdown
 of the default one, to show what its RSS is made of.
 
-Usage (as root): /usr/bin/python3 bench/startup.py [--reps N] [--settle S] [--variant-reps N]
-                 [--static-bin PATH] [--no-analysis]
+Variants: config (fewer idle worker threads), environment (MALLOC_ARENA_MAX), madvise tricks
+tried through bench/madvise-shim.so (LD_PRELOAD), and the release-profile builds that
+bench/build-variants makes (opt-level s/z, fat LTO, strip, +crt-static). A static build is
+also checked for unix_sock_group (getgrnam through glibc's NSS in a static binary).
+
+Usage (as root): /usr/bin/python3 bench/startup.py [--quick] [--reps N] [--settle S]
+                 [--variant-reps N] [--variants-dir DIR] [--no-analysis]
 """
 
 import argparse
@@ -26,6 +31,8 @@ import benchlib as B  # noqa: E402
 
 TARGET_READY_MS = 5.0
 TARGET_RSS_KIB = 2048
+# bench/build-variants names, in the order shown.
+BUILD_VARIANTS = ["opt3-thin", "opt-s", "opt-z", "fat-lto", "strip", "z-fat-strip", "static", "static-z-fat-strip"]
 _SEQ = 0
 
 
@@ -147,6 +154,19 @@ def proxy_subject(wd, label, conf_extra="", env_extra=None, binary=B.PROXY_BIN):
                    cleanup=[os.path.join(run, "libvirt/libvirt-sock"), os.path.join(run, "libvirt/libvirt-admin-sock")])
 
 
+def nss_check(wd, binary):
+    """Does `binary --check-config` resolve unix_sock_group through NSS (getgrnam_r)? A static
+    glibc binary must still find 'nogroup' and still reject a group that does not exist."""
+    import subprocess
+    out = []
+    for group in ("nogroup", "vlbench-no-such-group"):
+        conf = wd.write("nss-%s.conf" % group, 'unix_sock_group = "%s"\n' % group)
+        r = subprocess.run([binary, "--check-config", "-f", conf], capture_output=True, text=True, timeout=30)
+        out.append((group, r.returncode, (r.stdout + r.stderr).strip().replace("\n", " | ")))
+    ok = out[0][1] == 0 and out[1][1] != 0
+    return ok, out
+
+
 def libvirtd_subject(wd):
     lv = B.Libvirtd(wd, conf="# bench/startup.py: Debian's defaults\n")
     argv = ["/usr/sbin/libvirtd", "-f", lv.conf, "-p", os.path.join(lv.run, "libvirtd.pid"), "-t", "600"]
@@ -171,10 +191,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured starts first (libvirtd fills its caches)")
     ap.add_argument("--settle", type=float, default=0.5, help="seconds after ready before reading memory")
     ap.add_argument("--variant-reps", type=int, default=9, help="starts of each variant in the analysis")
-    ap.add_argument("--static-bin", default=os.path.join(B.REPO, "target/bench-static/x86_64-unknown-linux-gnu/release/virtproxyd"),
-                    help="a crt-static build of virtproxyd for the analysis (skipped if missing)")
+    ap.add_argument("--variants-dir", default=os.path.join(B.REPO, "target/bench-variants"),
+                    help="where bench/build-variants put its builds (those found are measured)")
+    ap.add_argument("--quick", action="store_true", help="5 starts, 2 per variant, settle 0.3 s")
     ap.add_argument("--no-analysis", action="store_true", help="only the comparison with libvirtd")
     args = ap.parse_args()
+    if args.quick:
+        args.reps, args.warmup, args.variant_reps, args.settle = 5, 1, 2, 0.3
 
     B.print_header("startup: start-to-ready time and idle memory, virtproxyd (ours) vs Debian's libvirtd")
     wd = B.Workdir("startup")
@@ -230,13 +253,32 @@ def main():
             proxy_subject(wd, "MALLOC_ARENA_MAX=1", env_extra={"MALLOC_ARENA_MAX": "1"}),
             proxy_subject(wd, "no idle workers + ARENA_MAX=1", none, env_extra={"MALLOC_ARENA_MAX": "1"}),
         ]
-        if os.path.exists(args.static_bin):
+        shim = os.path.join(B.BENCH_DIR, "madvise-shim.so")
+        if os.path.exists(shim):
             variants += [
-                proxy_subject(wd, "static (crt-static)", binary=args.static_bin),
-                proxy_subject(wd, "static, no idle workers", none, binary=args.static_bin),
+                proxy_subject(wd, "madvise RANDOM on r-x (shim)", env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "random"}),
+                proxy_subject(wd, "madvise DONTNEED r-x after start", env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "drop"}),
+                proxy_subject(wd, "DONTNEED r-x + no idle workers", none,
+                              env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "drop"}),
             ]
         else:
-            print("  (no static build at %s: build it with bench/startup.sh, which makes one)" % args.static_bin)
+            print("  (no %s: bench/build-variants builds it)" % shim)
+        found = False
+        for name in BUILD_VARIANTS:
+            binary = os.path.join(args.variants_dir, name, "x86_64-unknown-linux-gnu/release/virtproxyd")
+            if not os.path.exists(binary):
+                continue
+            found = True
+            variants.append(proxy_subject(wd, "build %s (%d KiB)" % (name, os.path.getsize(binary) // 1024),
+                                          binary=binary))
+            if name.startswith("static"):
+                variants.append(proxy_subject(wd, "build %s, no idle workers" % name, none, binary=binary))
+                ok, out = nss_check(wd, binary)
+                print("  %s: unix_sock_group lookup through NSS %s" % (name, "works" if ok else "BROKEN"))
+                for group, rc, text in out:
+                    print("    --check-config with unix_sock_group = %s: exit %d: %s" % (group, rc, text[:150]))
+        if not found:
+            print("  (no builds under %s: bench/build-variants makes them)" % args.variants_dir)
         usable = []
         for v in variants:
             try:
