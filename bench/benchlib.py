@@ -76,6 +76,7 @@ def machine_facts():
         ("virtproxyd", "%s (%s bytes, git %s)" % (PROXY_BIN, os.path.getsize(PROXY_BIN) if os.path.exists(PROXY_BIN) else "?",
                                                sh("git -C %s rev-parse --short HEAD" % REPO))),
         ("date", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ("load average", "%.2f %.2f %.2f (other work on the machine skews every figure)" % os.getloadavg()),
     ]
 
 

@@ -10,7 +10,8 @@ daemon (fewer worker threads, one malloc arena, a static build) and a per-mappin
 of the default one, to show what its RSS is made of.
 
 Variants: config (fewer idle worker threads), environment (MALLOC_ARENA_MAX), madvise tricks
-tried through bench/madvise-shim.so (LD_PRELOAD), and the release-profile builds that
+tried through target/bench-variants/madvise-shim.so (LD_PRELOAD,
+built from bench/madvise-shim.c), and the release-profile builds that
 bench/build-variants makes (opt-level s/z, fat LTO, strip, +crt-static). A static build is
 also checked for unix_sock_group (getgrnam through glibc's NSS in a static binary).
 
@@ -175,11 +176,11 @@ def libvirtd_subject(wd):
 
 
 def report(subjects):
-    print("%-34s %9s %9s %9s %9s %9s %7s %5s" % ("daemon", "ready med", "ready p90", "RSS@ready", "RSS idle",
+    print("%-42s %9s %9s %9s %9s %9s %7s %5s" % ("daemon", "ready med", "ready p90", "RSS@ready", "RSS idle",
                                                    "Pss idle", "threads", "fds"))
-    print("%-34s %9s %9s %9s %9s %9s %7s %5s" % ("", "ms", "ms", "KiB", "KiB", "KiB", "", ""))
+    print("%-42s %9s %9s %9s %9s %9s %7s %5s" % ("", "ms", "ms", "KiB", "KiB", "KiB", "", ""))
     for s in subjects:
-        print("%-34s %9s %9s %9s %9s %9s %7s %5s" % (
+        print("%-42s %9s %9s %9s %9s %9s %7s %5s" % (
             s.label, B.fmt(B.median(s.ready_ms)), B.fmt(B.pct(s.ready_ms, 90)), B.fmt(B.median(s.rss_ready)),
             B.fmt(B.median(s.rss)), B.fmt(B.median(s.pss)), B.fmt(B.median(s.threads)), B.fmt(B.median(s.fds))))
     sys.stdout.flush()
@@ -198,6 +199,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.reps, args.warmup, args.variant_reps, args.settle = 5, 1, 2, 0.3
+    args.settle = max(args.settle, 0.3)
 
     B.print_header("startup: start-to-ready time and idle memory, virtproxyd (ours) vs Debian's libvirtd")
     wd = B.Workdir("startup")
@@ -253,13 +255,14 @@ def main():
             proxy_subject(wd, "MALLOC_ARENA_MAX=1", env_extra={"MALLOC_ARENA_MAX": "1"}),
             proxy_subject(wd, "no idle workers + ARENA_MAX=1", none, env_extra={"MALLOC_ARENA_MAX": "1"}),
         ]
-        shim = os.path.join(B.BENCH_DIR, "madvise-shim.so")
+        shim = os.path.join(args.variants_dir, "madvise-shim.so")
+        # The shim's DONTNEED runs 100 ms after exec, before the memory is read (settle >= 0.3 s).
+        drop = {"VLBENCH_MADV": "drop", "VLBENCH_MADV_DELAY_MS": "100"}
         if os.path.exists(shim):
             variants += [
                 proxy_subject(wd, "madvise RANDOM on r-x (shim)", env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "random"}),
-                proxy_subject(wd, "madvise DONTNEED r-x after start", env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "drop"}),
-                proxy_subject(wd, "DONTNEED r-x + no idle workers", none,
-                              env_extra={"LD_PRELOAD": shim, "VLBENCH_MADV": "drop"}),
+                proxy_subject(wd, "madvise DONTNEED r-x after start", env_extra=dict(drop, LD_PRELOAD=shim)),
+                proxy_subject(wd, "DONTNEED r-x + no idle workers", none, env_extra=dict(drop, LD_PRELOAD=shim)),
             ]
         else:
             print("  (no %s: bench/build-variants builds it)" % shim)
@@ -272,7 +275,12 @@ def main():
             variants.append(proxy_subject(wd, "build %s (%d KiB)" % (name, os.path.getsize(binary) // 1024),
                                           binary=binary))
             if name.startswith("static"):
-                variants.append(proxy_subject(wd, "build %s, no idle workers" % name, none, binary=binary))
+                # The static builds have the shim linked in (bench/build-variants).
+                variants += [
+                    proxy_subject(wd, "%s, no idle workers" % name, none, binary=binary),
+                    proxy_subject(wd, "%s, DONTNEED r-x" % name, env_extra=drop, binary=binary),
+                    proxy_subject(wd, "%s, DONTNEED + no idle w." % name, none, env_extra=drop, binary=binary),
+                ]
                 ok, out = nss_check(wd, binary)
                 print("  %s: unix_sock_group lookup through NSS %s" % (name, "works" if ok else "BROKEN"))
                 for group, rc, text in out:
@@ -298,8 +306,9 @@ def main():
         report(usable)
         base = usable[0]
         for v in usable[1:]:
-            print("  %-34s RSS %+5d KiB, Pss %+5d KiB vs default" % (
-                v.label, B.median(v.rss) - B.median(base.rss), B.median(v.pss) - B.median(base.pss)))
+            print("  %-42s RSS %+5d KiB, Pss %+5d KiB vs default; RSS < %d KiB: %s" % (
+                v.label, B.median(v.rss) - B.median(base.rss), B.median(v.pss) - B.median(base.pss),
+                TARGET_RSS_KIB, "MET" if B.median(v.rss) < TARGET_RSS_KIB else "no"))
         if len(usable) > 1:
             print("  (Pss counts shared file pages divided among the processes mapping them; RSS counts them whole)")
             for v in usable:
@@ -310,7 +319,7 @@ def main():
                     terminate(pid)
                 anon = sum(x[0] for k, x in bd.items() if k.startswith("anon") or k.startswith("[heap") or k.startswith("[stack"))
                 files = sum(x[0] for k, x in bd.items() if k.startswith("lib ") or k.startswith("binary"))
-                print("  %-34s file-backed %5d KiB, anonymous %5d KiB (thread stacks %d, arenas %d, heap %d)" % (
+                print("  %-42s file-backed %5d KiB, anonymous %5d KiB (thread stacks %d, arenas %d, heap %d)" % (
                     v.label, files, anon, bd.get("anon: thread stacks", [0])[0], bd.get("anon: malloc arenas", [0])[0],
                     bd.get("[heap] (brk, main arena)", [0])[0]))
     finally:
