@@ -241,6 +241,8 @@ def main():
         print("  (2 cores: with 8 clients the clients, libvirtd and the relay share 2 CPUs, so the")
         print("   rate is bound by total CPU; relay CPU us/call is the relay's own cost per call)")
 
+        rss_calls = B.rss_kb(proxy.pid), B.rollup_kb(proxy.pid)
+
         B.section("bulk: domain XML of ~%d KiB fetched in a loop by 1 client, %.1f s, %d rep(s)"
                   % (args.xml_kib, args.seconds, args.reps))
         size = B.run_as_nobody(define_big_domain, targets[0][1], args.xml_kib)
@@ -260,7 +262,8 @@ def main():
         B.section("virtproxyd memory")
         print("  idle at start            %6d KiB VmRSS" % rss_idle)
         print("  peak, %d clients relayed  %6d KiB VmRSS (sampled every 50 ms)" % (max(counts), peak8))
-        print("  after the runs           %6d KiB VmRSS, %d KiB Pss, %d threads, %d fds" % (
+        print("  after the cheap calls    %6d KiB VmRSS, %d KiB Pss (every client gone)" % rss_calls)
+        print("  after the bulk transfer  %6d KiB VmRSS, %d KiB Pss, %d threads, %d fds (every client gone)" % (
             B.rss_kb(proxy.pid), B.rollup_kb(proxy.pid), B.threads(proxy.pid), B.nfds(proxy.pid)))
     finally:
         for p in (socat, proxy, lvd):
