@@ -227,10 +227,10 @@ def main():
             B.median(lvd.ready_ms) / B.median(ours.ready_ms), B.median(lvd.rss) / B.median(ours.rss),
             B.median(lvd.pss) / B.median(ours.pss)))
         r, m = B.median(ours.ready_ms), B.median(ours.rss)
-        print("  target ready < %.0f ms: %s (median %.2f ms)" % (TARGET_READY_MS, "MET" if r < TARGET_READY_MS else "MISSED", r))
-        print("  target idle RSS < %d KiB: %s (median %d KiB; Pss %d KiB)" % (
+        print("  ready < %.0f ms (a bar of this script, not the issue's): %s (median %.2f ms)" % (
+            TARGET_READY_MS, "yes" if r < TARGET_READY_MS else "no", r))
+        print("  issue 2 target, idle RSS < %d KiB: %s (median %d KiB; Pss %d KiB)" % (
             TARGET_RSS_KIB, "MET" if m < TARGET_RSS_KIB else "MISSED", m, B.median(ours.pss)))
-        print("  for scale (not run here): libvirt's own virtproxyd measured 26 ms to ready, 19.7 MiB idle")
 
         if args.no_analysis:
             return
