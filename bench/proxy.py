@@ -13,6 +13,8 @@ Bulk: one client fetches a domain XML of --xml-kib KiB (a large <description>) i
 Memory: virtproxyd's VmRSS sampled every 50 ms while 8 clients are relayed (peak) and after.
 
 Usage (as root): /usr/bin/python3 bench/proxy.py [--quick] [--seconds S] [--reps N]
+                 [--clients 1,8] [--xml-kib K] [--proxy-env K=V]...
+                 (VIRTPROXYD=/path/to/virtproxyd selects another build)
 """
 
 import argparse
@@ -177,10 +179,12 @@ def run_point(kind, target, nclients, seconds, proxy_pid):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 rep of 1 s per point, smaller XML")
-    ap.add_argument("--seconds", type=float, default=2.0, help="length of one measurement (default 2)")
+    ap.add_argument("--seconds", type=float, default=1.5, help="length of one measurement (default 1.5)")
     ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions; the median is shown (default 3)")
     ap.add_argument("--clients", default="1,8", help="client counts (default 1,8)")
     ap.add_argument("--xml-kib", type=int, default=1024, help="size of the bulk domain XML (default 1024 KiB)")
+    ap.add_argument("--proxy-env", action="append", default=[], metavar="K=V",
+                    help="extra environment for virtproxyd, e.g. GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072")
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.reps, args.xml_kib = 1.0, 1, 256
@@ -194,7 +198,11 @@ def main():
     lvd = proxy = socat = None
     try:
         lvd = B.Libvirtd(wd).start()
-        proxy = B.Proxy(wd, lvd.sock).start()
+        proxy = B.Proxy(wd, lvd.sock)
+        proxy.env_extra = dict(kv.split("=", 1) for kv in args.proxy_env)
+        if proxy.env_extra:
+            print("virtproxyd environment: %s" % " ".join(args.proxy_env))
+        proxy.start()
         socat = B.Socat(wd, lvd.sock).start()
         targets = [
             ("direct", "qemu:///session?socket=" + lvd.sock, lvd.sock, lvd.pid),

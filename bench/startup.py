@@ -190,10 +190,10 @@ def report(subjects):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reps", type=int, default=21, help="measured starts of each daemon (default 21)")
+    ap.add_argument("--reps", type=int, default=15, help="measured starts of each daemon (default 15)")
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured starts first (libvirtd fills its caches)")
     ap.add_argument("--settle", type=float, default=0.5, help="seconds after ready before reading memory")
-    ap.add_argument("--variant-reps", type=int, default=9, help="starts of each variant in the analysis")
+    ap.add_argument("--variant-reps", type=int, default=7, help="starts of each variant in the analysis (default 7)")
     ap.add_argument("--variants-dir", default=os.path.join(B.REPO, "target/bench-variants"),
                     help="where bench/build-variants put its builds (those found are measured)")
     ap.add_argument("--quick", action="store_true", help="5 starts, 2 per variant, settle 0.3 s")
