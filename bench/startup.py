@@ -269,6 +269,7 @@ def main():
         else:
             print("  (no %s: bench/build-variants builds it)" % shim)
         found = False
+        broken = set()
         for name in BUILD_VARIANTS:
             binary = os.path.join(args.variants_dir, name, "x86_64-unknown-linux-gnu/release/virtproxyd")
             if not os.path.exists(binary):
@@ -284,6 +285,8 @@ def main():
                     proxy_subject(wd, "%s, DONTNEED + no idle w." % name, none, env_extra=drop, binary=binary),
                 ]
                 ok, out = nss_check(wd, binary)
+                if not ok:
+                    broken.add(binary)
                 print("  %s: unix_sock_group lookup through NSS %s" % (name, "works" if ok else "BROKEN"))
                 for group, rc, text in out:
                     print("    %s --check-config, unix_sock_group = %s: %s: %s" % (
@@ -311,7 +314,8 @@ def main():
         for v in usable[1:]:
             print("  %-42s RSS %+5d KiB, Pss %+5d KiB vs default; RSS < %d KiB: %s" % (
                 v.label, B.median(v.rss) - B.median(base.rss), B.median(v.pss) - B.median(base.pss),
-                TARGET_RSS_KIB, "MET" if B.median(v.rss) < TARGET_RSS_KIB else "no"))
+                TARGET_RSS_KIB, "MET" if B.median(v.rss) < TARGET_RSS_KIB else "no")
+                + (" (but unusable: its NSS lookups crash)" if v.argv[0] in broken else ""))
         if len(usable) > 1:
             print("  (Pss counts shared file pages divided among the processes mapping them; RSS counts them whole)")
             for v in usable:
