@@ -269,7 +269,7 @@ def main():
 
         B.section("virtproxyd memory")
         print("  idle at start            %6d KiB VmRSS" % rss_idle)
-        print("  peak, %d clients relayed  %6d KiB VmRSS (sampled every 50 ms)" % (max(counts), peak8))
+        print("  peak, %d client(s) relayed %5d KiB VmRSS (sampled every 50 ms)" % (max(counts), peak8))
         print("  after the cheap calls    %6d KiB VmRSS, %d KiB Pss (every client gone)" % rss_calls)
         print("  after the bulk transfer  %6d KiB VmRSS, %d KiB Pss, %d threads, %d fds (every client gone)" % (
             B.rss_kb(proxy.pid), B.rollup_kb(proxy.pid), B.threads(proxy.pid), B.nfds(proxy.pid)))
