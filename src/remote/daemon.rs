@@ -63,6 +63,7 @@ pub type DriverFactory<'f> = dyn FnOnce(&StartCtx<'_>, &mut Core) -> Result<Box<
 
 /// Runs a daemon to completion and returns its exit code.
 pub fn run(spec: &DaemonSpec, make_driver: Box<DriverFactory<'_>>) -> i32 {
+    crate::util::memtrim::tune_allocator();
     let argv: Vec<String> = std::env::args().collect();
     let argv0 = argv.first().cloned().unwrap_or_else(|| spec.name.to_string());
     let privileged = sys::geteuid() == 0;

@@ -6,15 +6,24 @@
 //! faults). The same goes for free heap pages, which `malloc_trim` hands back. The loop calls
 //! `trim_idle` once it has been idle for `IDLE_TRIM_AFTER`.
 //!
-//! Only executable, private, file-backed mappings (`r-xp`) are touched: code is never
-//! written, so discarding our view of it loses nothing. Data, relocated read-only data
-//! (RELRO pages are private copies) and anonymous memory are left alone.
+//! Only private, file-backed, non-writable mappings none of whose pages were ever copied
+//! are touched (code, read-only data, the symbol tables the dynamic linker read): discarding
+//! our view of them loses nothing. Data, relocated read-only data (RELRO pages are private
+//! copies) and anonymous memory are left alone.
 
 use std::fs;
 use std::time::Duration;
 
 /// Idle time after which the loop gives memory back.
 pub const IDLE_TRIM_AFTER: Duration = Duration::from_secs(1);
+
+/// Keeps large buffers (frames, XML) out of the heap: glibc's default threshold grows after
+/// the first big free, after which megabyte buffers stay in the heap for good. Fixed at
+/// 128 KiB, they are mmap'ed and returned when freed.
+pub fn tune_allocator() {
+    // SAFETY: mallopt only changes allocator parameters; called before threads exist.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+}
 
 /// Gives back free heap pages and drops code pages from the resident set.
 pub fn trim_idle() {
@@ -23,16 +32,18 @@ pub fn trim_idle() {
     trim_code_pages();
 }
 
-/// One `r-xp` mapping of a file: start and end addresses.
-fn parse_text_mapping(line: &str) -> Option<(usize, usize)> {
-    let mut f = line.split_whitespace();
+/// One mapping of /proc/self/smaps that can be dropped from RSS: private, file-backed, not
+/// writable, and without private copies of its pages (`Anonymous: 0 kB`, which rules out
+/// relocated RELRO data). Start and end addresses.
+fn droppable(header: &str, anonymous_kib: u64) -> Option<(usize, usize)> {
+    let mut f = header.split_whitespace();
     let range = f.next()?;
     let perms = f.next()?;
     let _offset = f.next()?;
     let _dev = f.next()?;
     let inode = f.next()?;
     let path = f.next()?;
-    if perms != "r-xp" || inode == "0" || !path.starts_with('/') {
+    if !(perms == "r-xp" || perms == "r--p") || inode == "0" || !path.starts_with('/') || anonymous_kib != 0 {
         return None;
     }
     let (a, b) = range.split_once('-')?;
@@ -41,21 +52,37 @@ fn parse_text_mapping(line: &str) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
-/// Drops code pages from RSS. Returns how many mappings were treated. Errors are ignored:
-/// this is an optimisation only.
-pub fn trim_code_pages() -> usize {
-    let Ok(maps) = fs::read_to_string("/proc/self/maps") else { return 0 };
-    let mut n = 0;
-    for (start, end) in maps.lines().filter_map(parse_text_mapping) {
-        let len = end - start;
-        // SAFETY: the range is a whole mapping of this process, read from /proc/self/maps;
-        // it is private, file-backed and not writable, so MADV_DONTNEED only unmaps pages
-        // that are re-read unchanged from the file on the next access. No Rust reference
-        // is invalidated.
-        unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
-        n += 1;
+/// The droppable mappings listed in an smaps text.
+fn droppable_mappings(smaps: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut header: Option<&str> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            header = Some(line);
+        } else if let Some(v) = line.strip_prefix("Anonymous:") {
+            let kib = v.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+            if let Some(m) = header.take().and_then(|h| droppable(h, kib)) {
+                out.push(m);
+            }
+        }
     }
-    n
+    out
+}
+
+/// Drops clean file pages (code, read-only data, symbol tables) from RSS. Returns how many
+/// mappings were treated. Errors are ignored: this is an optimisation only.
+pub fn trim_code_pages() -> usize {
+    let Ok(smaps) = fs::read_to_string("/proc/self/smaps") else { return 0 };
+    let maps = droppable_mappings(&smaps);
+    for &(start, end) in &maps {
+        // SAFETY: the range is a whole mapping of this process, read from /proc/self/smaps;
+        // it is private, file-backed, not writable and holds no private copy of any page,
+        // so MADV_DONTNEED only unmaps pages that are read back unchanged from the file on
+        // the next access. No Rust reference is invalidated.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+    maps.len()
 }
 
 #[cfg(test)]
@@ -63,17 +90,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_private_executable_file_mappings_are_chosen() {
-        let lines = [
-            "55d1c000-55d2c000 r-xp 00001000 08:01 1234 /usr/sbin/virtxend",
-            "55d2c000-55d30000 r--p 00011000 08:01 1234 /usr/sbin/virtxend",
-            "7f00-7f10 rw-p 00000000 00:00 0 [heap]",
-            "7f10-7f20 r-xp 00000000 00:00 0 [vdso]",
-            "7f20-7f30 r-xs 00000000 08:01 99 /dev/shm/x",
-            "7f30-7f20 r-xp 00000000 08:01 99 /lib/bad",
-        ];
-        let chosen: Vec<_> = lines.iter().filter_map(|l| parse_text_mapping(l)).collect();
-        assert_eq!(chosen, vec![(0x55d1c000, 0x55d2c000)]);
+    fn only_clean_private_read_only_file_mappings_are_chosen() {
+        let smaps = "\
+55d1c000-55d2c000 r-xp 00001000 08:01 1234 /usr/sbin/virtxend
+Rss: 40 kB
+Anonymous: 0 kB
+55d2c000-55d30000 r--p 00011000 08:01 1234 /usr/sbin/virtxend
+Anonymous: 0 kB
+55d30000-55d31000 r--p 00015000 08:01 1234 /usr/sbin/virtxend
+Anonymous: 4 kB
+7f00-7f10 rw-p 00000000 00:00 0 [heap]
+Anonymous: 0 kB
+7f10-7f20 r-xp 00000000 00:00 0 [vdso]
+Anonymous: 0 kB
+7f20-7f30 r-xs 00000000 08:01 99 /dev/shm/x
+Anonymous: 0 kB
+7f30-7f20 r-xp 00000000 08:01 99 /lib/bad
+Anonymous: 0 kB
+7f40-7f50 r-xp 00000000 08:01 99 /lib/noanonline
+";
+        assert_eq!(droppable_mappings(smaps), vec![(0x55d1c000, 0x55d2c000), (0x55d2c000, 0x55d30000)]);
     }
 
     #[test]
