@@ -5,7 +5,6 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -278,44 +277,6 @@ fn stale_socket_file_is_replaced() {
     let mut dmn = start_proxy(&d, "", &[]);
     RawClient::connect(&d.join("libvirt-sock"));
     dmn.stop();
-}
-
-/// Spawns virtproxyd with `fds` as its activation fds 3.. and the given names.
-fn spawn_activated(d: &TestDir, fds: &[i32], names: Option<&str>, cfg: &Path) -> Daemon {
-    let high: Vec<i32> = fds
-        .iter()
-        // SAFETY: duplicating descriptors we own to numbers above the ones we will target.
-        .map(|&f| unsafe { libc::fcntl(f, libc::F_DUPFD_CLOEXEC, 100) })
-        .collect();
-    // LISTEN_PID must be the daemon's own pid: let a shell set it to $$ and exec in place.
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\"", PROXY]);
-    cmd.env_remove("LIBVIRT_DEBUG").env_remove("LIBVIRT_LOG_OUTPUTS").env_remove("LIBVIRT_LOG_FILTERS");
-    cmd.arg("-f").arg(cfg).arg("-p").arg(d.join("daemon.pid"));
-    cmd.env("LISTEN_FDS", fds.len().to_string());
-    match names {
-        Some(n) => cmd.env("LISTEN_FDNAMES", n),
-        None => cmd.env_remove("LISTEN_FDNAMES"),
-    };
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let high2 = high.clone();
-    // SAFETY: between fork and exec we only call dup2, which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            for (i, &f) in high2.iter().enumerate() {
-                if libc::dup2(f, 3 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    for f in high {
-        // SAFETY: closing our duplicates.
-        unsafe { libc::close(f) };
-    }
-    Daemon { child, dir: d.path.clone() }
 }
 
 #[test]

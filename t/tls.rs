@@ -275,39 +275,6 @@ fn unknown_tls_priority_refused_at_start() {
     assert!(text(&out.stderr).contains("+BOGUS"), "{}", text(&out.stderr));
 }
 
-/// Spawns virtproxyd (as the test's user) with `fds` as its activation fds 3.. named `names`.
-fn spawn_activated(d: &TestDir, fds: &[i32], names: &str, cfg: &Path) -> Daemon {
-    use std::os::unix::process::CommandExt;
-    let high: Vec<i32> = fds
-        .iter()
-        // SAFETY: duplicating descriptors we own to numbers above the ones we will target.
-        .map(|&f| unsafe { libc::fcntl(f, libc::F_DUPFD_CLOEXEC, 100) })
-        .collect();
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\"", PROXY]);
-    cmd.env_remove("LIBVIRT_DEBUG").env_remove("LIBVIRT_LOG_OUTPUTS").env_remove("LIBVIRT_LOG_FILTERS");
-    cmd.arg("-f").arg(cfg).arg("-p").arg(d.join("daemon.pid")).env("XDG_RUNTIME_DIR", &d.path);
-    cmd.env("LISTEN_FDS", fds.len().to_string()).env("LISTEN_FDNAMES", names);
-    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
-    let high2 = high.clone();
-    // SAFETY: between fork and exec we only call dup2, which is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            for (i, &f) in high2.iter().enumerate() {
-                if libc::dup2(f, 3 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    for f in high {
-        // SAFETY: closing our duplicates.
-        unsafe { libc::close(f) };
-    }
-    Daemon { child, dir: d.path.clone() }
-}
 
 #[test]
 fn socket_activation_serves_tcp_and_tls_names() {
@@ -323,7 +290,7 @@ fn socket_activation_serves_tcp_and_tls_names() {
     let mut dmn = spawn_activated(
         &d,
         &[rw.as_raw_fd(), tcp.as_raw_fd(), tls.as_raw_fd()],
-        "virtproxyd.socket:virtproxyd-tcp.socket:virtproxyd-tls.socket",
+        Some("virtproxyd.socket:virtproxyd-tcp.socket:virtproxyd-tls.socket"),
         &cfg,
     );
     drop((rw, tcp, tls));

@@ -310,3 +310,41 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// Spawns virtproxyd with `fds` as its activation fds 3.. and the given names.
+pub fn spawn_activated(d: &TestDir, fds: &[i32], names: Option<&str>, cfg: &Path) -> Daemon {
+    let high: Vec<i32> = fds
+        .iter()
+        // SAFETY: duplicating descriptors we own to numbers above the ones we will target.
+        .map(|&f| unsafe { libc::fcntl(f, libc::F_DUPFD_CLOEXEC, 100) })
+        .collect();
+    // LISTEN_PID must be the daemon's own pid: let a shell set it to $$ and exec in place.
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\"", PROXY]);
+    cmd.env_remove("LIBVIRT_DEBUG").env_remove("LIBVIRT_LOG_OUTPUTS").env_remove("LIBVIRT_LOG_FILTERS");
+    cmd.arg("-f").arg(cfg).arg("-p").arg(d.join("daemon.pid")).env("XDG_RUNTIME_DIR", &d.path);
+    cmd.env("LISTEN_FDS", fds.len().to_string());
+    match names {
+        Some(n) => cmd.env("LISTEN_FDNAMES", n),
+        None => cmd.env_remove("LISTEN_FDNAMES"),
+    };
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let high2 = high.clone();
+    // SAFETY: between fork and exec we only call dup2, which is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            for (i, &f) in high2.iter().enumerate() {
+                if libc::dup2(f, 3 + i as i32) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    for f in high {
+        // SAFETY: closing our duplicates.
+        unsafe { libc::close(f) };
+    }
+    Daemon { child, dir: d.path.clone() }
+}

@@ -269,34 +269,7 @@ pub fn dn_string(name: &X509NameRef) -> String {
     s
 }
 
-/// Glob match with `*` (any run of characters) and `?` (one character), as libvirt's
-/// g_pattern_match_simple; everything else matches itself.
-// C: g_pattern_match_simple (as used by virNetTLSContextCheckCertDNACL)
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub use crate::util::glob_match;
 
 /// Whether a DN (or SASL user name) is allowed by an ACL of globs; no ACL allows all, an
 /// empty one nobody.

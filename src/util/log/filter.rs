@@ -22,7 +22,7 @@ impl Filter {
     }
 
     pub fn matches(&self, category: &str) -> bool {
-        glob_match(&self.pattern, category)
+        crate::util::glob_match(&self.pattern, category)
     }
 }
 
@@ -67,32 +67,6 @@ pub fn format_filters(list: &[Filter]) -> String {
     list.iter()
         .map(|f| format!("{}:{} ", f.priority.as_u32(), f.pattern))
         .collect()
-}
-
-/// Glob match of the whole of `text`: `*` any run of characters, `?` one character,
-/// everything else literal (the rules of g_pattern_match_simple).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    // Position of the last `*` seen and the text position it is currently absorbing up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Names of our own crates, whose prefix is dropped from a target to form a category.
@@ -195,13 +169,13 @@ mod tests {
 
     #[test]
     fn glob_match_star_and_question() {
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*c", "abbbc"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a?c", "ac"));
-        assert!(!glob_match("abc", "abcd"));
-        assert!(glob_match("*b*d", "abcbd"));
-        assert!(!glob_match("*b*d", "abcbe"));
+        assert!(crate::util::glob_match("*", ""));
+        assert!(crate::util::glob_match("a*c", "abbbc"));
+        assert!(crate::util::glob_match("a?c", "abc"));
+        assert!(!crate::util::glob_match("a?c", "ac"));
+        assert!(!crate::util::glob_match("abc", "abcd"));
+        assert!(crate::util::glob_match("*b*d", "abcbd"));
+        assert!(!crate::util::glob_match("*b*d", "abcbe"));
     }
 
     #[test]
