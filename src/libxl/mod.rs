@@ -10,6 +10,7 @@ pub mod xml_writer;
 pub mod capabilities;
 pub mod console;
 mod dispatch;
+mod domain_ops;
 pub mod domain_event;
 pub mod domain_obj;
 pub mod driver;
