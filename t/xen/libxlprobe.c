@@ -57,6 +57,11 @@ int main(void)
     printf("cap_pv %d\n", phys.cap_pv ? 1 : 0);
     printf("cap_hvm %d\n", phys.cap_hvm ? 1 : 0);
     printf("cap_hap %d\n", phys.cap_hap ? 1 : 0);
+    /* the host CPU feature words Xen reports (libvirt derives its host CPU model from them) */
+    printf("hw_cap");
+    for (i = 0; i < (int)(sizeof(phys.hw_cap) / sizeof(phys.hw_cap[0])); i++)
+        printf(" %08" PRIx32, phys.hw_cap[i]);
+    printf("\n");
     libxl_physinfo_dispose(&phys);
 
     doms = libxl_list_domain(ctx, &ndoms);
