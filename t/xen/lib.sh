@@ -14,10 +14,11 @@ pass() { result "PASS $TAG$1"; }
 fail() { result "FAIL $TAG$1: $2"; }
 skip() { result "SKIP $TAG$1: $2"; }
 # check NAME WHY-IF-FAILED CMD...: PASS if CMD succeeds, else FAIL with the reason.
+# (Its locals have odd names: CMD is often an eval of the caller's variables.)
 check() {
-	local name=$1 why=$2
+	local _check_name=$1 _check_why=$2
 	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
+	if "$@"; then pass "$_check_name"; else fail "$_check_name" "$_check_why"; fi
 }
 
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
@@ -27,12 +28,11 @@ timing() { result "TIMING $TAG$1 $2s"; }
 
 # wait_until SECONDS CMD...: runs CMD every second until it succeeds; 1 on timeout.
 wait_until() {
-	local limit=$1 t0
+	local _wait_limit=$1 _wait_t0=$SECONDS
 	shift
-	t0=$SECONDS
 	while :; do
 		"$@" && return 0
-		[ $((SECONDS - t0)) -ge "$limit" ] && return 1
+		[ $((SECONDS - _wait_t0)) -ge "$_wait_limit" ] && return 1
 		sleep 1
 	done
 }

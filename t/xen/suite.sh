@@ -248,14 +248,18 @@ t_nodeinfo() {
 		why+="memory $mem KiB != total_memory $(xl_info total_memory) MiB; "
 	[ "$(f 'CPU model')" = x86_64 ] || why+="CPU model $(f 'CPU model') != x86_64; "
 	[ -z "$why" ] && pass nodeinfo || fail nodeinfo "$why"
-	# free memory moves a little: within 64 MiB of xl's
-	local free
-	free=$(V1 freemem | awk '{ print $1 }')
-	if [ -n "$free" ] && [ $((free / 1048576 - $(xl_info free_memory))) -le 64 ] &&
-		[ $(($(xl_info free_memory) - free / 1048576)) -le 64 ]; then
+	# free memory (virNodeGetFreeMemory: `virsh freecell` says "Total: N KiB") moves a
+	# little: within 64 MiB of xl's
+	local free xlfree
+	free=$(V1 freecell | awk '$1 == "Total:" && $3 == "KiB" { print $2 }')
+	xlfree=$(xl_info free_memory)
+	case $free in
+	'' | *[!0-9]*) free=-1 ;;
+	esac
+	if [ "$free" -ge 0 ] && [ $((free / 1024 - xlfree)) -le 64 ] && [ $((xlfree - free / 1024)) -le 64 ]; then
 		pass freemem
 	else
-		fail freemem "virsh freemem '$(V freemem 2>&1 | oneline)' vs xl free_memory $(xl_info free_memory) MiB"
+		fail freemem "virsh freecell '$(V freecell 2>&1 | oneline)' vs xl free_memory $xlfree MiB"
 	fi
 }
 
