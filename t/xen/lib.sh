@@ -39,7 +39,15 @@ wait_until() {
 
 # --- Xen side (xl is the reference) ------------------------------------------------------
 
-xl_info() { xl info | awk -v k="$1" -F' *: *' '$1 == k { print $2; exit }'; }
+# xl_info KEY: a field of `xl info`. Its output is kept in $WORK (each xl call costs about
+# a second under emulation); free_memory, the only field that moves, is always fresh.
+XL_INFO_CACHE=$WORK/xl-info.cache
+xl_info() {
+	if [ "$1" = free_memory ] || [ ! -s "$XL_INFO_CACHE" ]; then
+		xl info > "$XL_INFO_CACHE.new" 2>/dev/null && mv -f "$XL_INFO_CACHE.new" "$XL_INFO_CACHE"
+	fi
+	awk -v k="$1" -F' *: *' '$1 == k { print $2; exit }' "$XL_INFO_CACHE"
+}
 xl_domid() { xl domid "$1" 2>/dev/null; }
 xl_exists() { xl domid "$1" > /dev/null 2>&1; }
 xl_gone() { ! xl_exists "$1"; }

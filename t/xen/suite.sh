@@ -54,8 +54,15 @@ V1() { V "$@" 2>/dev/null | awk 'NF { print; exit }'; }
 vstate() { V1 domstate "$1"; }
 vexists() { V list --all --name 2>/dev/null | grep -qx "$1"; }
 vgone() { ! vexists "$1"; }
-# dominfo_field NAME FIELD: e.g. dominfo_field pv1 "Max memory"
-dominfo_field() { V dominfo "$1" 2>/dev/null | awk -F': *' -v k="$2" '$1 == k { print $2; exit }'; }
+# dominfo_field NAME FIELD [FILE]: e.g. dominfo_field pv1 "Max memory"; from FILE (the
+# saved output of `virsh dominfo NAME`) if given
+dominfo_field() {
+	if [ -n "${3:-}" ]; then
+		awk -F': *' -v k="$2" '$1 == k { print $2; exit }' "$3"
+	else
+		V dominfo "$1" 2>/dev/null | awk -F': *' -v k="$2" '$1 == k { print $2; exit }'
+	fi
+}
 xpath() { xmllint --xpath "$1" "$2" 2>/dev/null; }
 oneline() { tr '\n' ' ' | cut -c1-300; }
 
@@ -404,12 +411,15 @@ t_pv_lifecycle() {
 	check pv-list "virsh list shows '$line', expected '$id running'" test "$line" = "$id running"
 
 	why=""
-	[ "$(dominfo_field $name Id)" = "$id" ] || why+="Id $(dominfo_field $name Id); "
-	[ "$(dominfo_field $name State)" = running ] || why+="State $(dominfo_field $name State); "
-	[ "$(dominfo_field $name 'CPU(s)')" = 1 ] || why+="CPU(s) $(dominfo_field $name 'CPU(s)'); "
-	[ "$(dominfo_field $name 'Max memory')" = "131072 KiB" ] || why+="Max memory $(dominfo_field $name 'Max memory'); "
-	[ "$(dominfo_field $name Persistent)" = yes ] || why+="Persistent $(dominfo_field $name Persistent); "
-	[ "$(dominfo_field $name UUID)" = "$(V1 domuuid $name)" ] || why+="UUID; "
+	local di=$WORK/$name-dominfo.txt
+	V dominfo $name > "$di" 2>&1 || why+="dominfo failed: $(oneline < "$di"); "
+	[ "$(dominfo_field $name Id "$di")" = "$id" ] || why+="Id $(dominfo_field $name Id "$di"); "
+	[ "$(dominfo_field $name State "$di")" = running ] || why+="State $(dominfo_field $name State "$di"); "
+	[ "$(dominfo_field $name 'CPU(s)' "$di")" = 1 ] || why+="CPU(s) $(dominfo_field $name 'CPU(s)' "$di"); "
+	[ "$(dominfo_field $name 'Max memory' "$di")" = "131072 KiB" ] ||
+		why+="Max memory $(dominfo_field $name 'Max memory' "$di"); "
+	[ "$(dominfo_field $name Persistent "$di")" = yes ] || why+="Persistent $(dominfo_field $name Persistent "$di"); "
+	[ "$(dominfo_field $name UUID "$di")" = "$(V1 domuuid $name)" ] || why+="UUID; "
 	[ -z "$why" ] && pass pv-dominfo || fail pv-dominfo "$why"
 
 	why=""
