@@ -593,6 +593,12 @@ if [ "$daemon" = virtxend ]; then
 		exit 1
 	fi
 	install -m 0755 "$bin" "$EXE"
+	# a library the image lacks is the harness's problem, never "not usable yet"
+	missing=$(ldd "$EXE" 2>&1 | awk '/not found/ { printf "%s ", $1 }')
+	if [ -n "$missing" ]; then
+		fail daemon-libraries "the image lacks libraries virtxend needs: $missing(add their packages to DOM0_PKGS in t/xen/xenlab)"
+		exit 1
+	fi
 fi
 write_conf
 t0=$(uptime_s)
