@@ -7,6 +7,9 @@
 #   make install-virtxend      the Xen daemon only
 #   make uninstall             remove what install put there
 #   make check                 run the test suite (t/run-tests)
+#   make check-xen             only the real-Xen step: Xen 4.17 + a Debian dom0 under
+#                              QEMU, virtxend driven by virsh there (t/xen/check-xen;
+#                              needs root, and the Debian archive the first time)
 #   make clean                 remove build output
 #
 # Directories (override on the command line, e.g. make install PREFIX=/usr):
@@ -115,7 +118,7 @@ ifneq ($(filter-out systemd openrc sysv,$(INIT_SYSTEMS)),)
 $(error INIT_SYSTEMS may hold only systemd, openrc and sysv, not: $(filter-out systemd openrc sysv,$(INIT_SYSTEMS)))
 endif
 
-.PHONY: all install uninstall check clean \
+.PHONY: all install uninstall check check-xen clean \
 	install-virtproxyd install-virtxend uninstall-virtproxyd uninstall-virtxend
 
 all:
@@ -206,6 +209,9 @@ uninstall-virtxend:
 
 check:
 	./t/run-tests
+
+check-xen:
+	./t/xen/check-xen
 
 clean:
 	$(CARGO) clean
