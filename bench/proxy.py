@@ -10,6 +10,8 @@ CLOCK_MONOTONIC instant and stopped together):
               REMOTE_PROC_CONNECT_GET_LIB_VERSION in a loop): no client library in the way
 Bulk: one client fetches a domain XML of --xml-kib KiB (a large <description>) in a loop
 (virDomainGetXMLDesc), MB/s of XML received.
+Domains: 50 defined domains; listAllDomains, lookupByName + XMLDesc and getLibVersion
+timed call by call (rate, median and p99 latency, added latency against direct).
 Memory: virtproxyd's VmRSS sampled every 50 ms while 8 clients are relayed (peak) and after.
 
 Usage (as root): /usr/bin/python3 bench/proxy.py [--quick] [--seconds S] [--reps N]
@@ -117,6 +119,54 @@ def define_big_domain(uri, kib):
     n = len(dom.XMLDesc(0))
     conn.close()
     return n
+
+
+def define_small_domains(uri, n):
+    client_home()
+    import libvirt
+    conn = libvirt.open(uri)
+    for i in range(n):
+        conn.defineXML("<domain type='qemu'><name>vlbench-d%02d</name><memory unit='MiB'>64</memory>"
+                       "<os><type arch='x86_64'>hvm</type></os></domain>" % i)
+    conn.close()
+
+
+def timed_calls(uri, what, seconds):
+    """One client timing each call: 'list' = listAllDomains, 'lookup' = lookupByName +
+    XMLDesc, 'cheap' = getLibVersion. Returns the per-call latencies in microseconds."""
+    client_home()
+    import libvirt
+    libvirt.registerErrorHandler(lambda *a: None, None)
+    conn = libvirt.open(uri)
+    names = ["vlbench-d%02d" % i for i in range(50)]
+    k = [0]
+
+    def one():
+        if what == "list":
+            conn.listAllDomains(0)
+        elif what == "lookup":
+            conn.lookupByName(names[k[0] % len(names)]).XMLDesc(0)
+            k[0] += 1
+        else:
+            conn.getLibVersion()
+    for _ in range(20):
+        one()
+    lat = []
+    end = time.perf_counter() + seconds
+    while True:
+        t0 = time.perf_counter_ns()
+        one()
+        t1 = time.perf_counter_ns()
+        lat.append((t1 - t0) / 1000.0)
+        if t1 / 1e9 >= end:
+            break
+    conn.close()
+    return lat
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
 
 
 class RssSampler(threading.Thread):
@@ -266,6 +316,28 @@ def main():
             mb = B.median([x[0] for x in bulk[t[0]]])
             print("%-11s %10.1f %10.1f %8.2fx" % (t[0], mb, B.median([x[1] for x in bulk[t[0]]]), mb / d))
         print("  (XML of %d bytes; MB = 10^6 bytes of XML text received by the client)" % size)
+
+        B.section("domains: 50 defined; listAllDomains, lookupByName + XMLDesc, and getLibVersion;"
+                  " 1 client timing every call, %.1f s, %d rep(s) interleaved" % (args.seconds, args.reps))
+        B.run_as_nobody(define_small_domains, targets[0][1], 50)
+        lat = {}
+        for r in range(args.reps):
+            order = targets if r % 2 == 0 else list(reversed(targets))
+            for what in ("list", "lookup", "cheap"):
+                for t in order:
+                    lat.setdefault((what, t[0]), []).extend(B.run_as_nobody(timed_calls, t[1], what, args.seconds))
+        print("%-8s %-11s %9s %9s %10s %9s %14s" % ("call", "path", "calls/s", "median us", "p99 us", "vs direct",
+                                                 "added median us"))
+        for what in ("list", "lookup", "cheap"):
+            dmed = pct(lat[(what, "direct")], 0.5)
+            drate = 1e6 / (sum(lat[(what, "direct")]) / len(lat[(what, "direct")]))
+            for t in targets:
+                xs = lat[(what, t[0])]
+                rate = 1e6 / (sum(xs) / len(xs))
+                print("%-8s %-11s %9.0f %9.1f %10.1f %8.2fx %14.1f" % (
+                    what, t[0], rate, pct(xs, 0.5), pct(xs, 0.99), rate / drate, pct(xs, 0.5) - dmed))
+        added = pct(lat[("cheap", "virtproxyd")], 0.5) - pct(lat[("cheap", "direct")], 0.5)
+        print("  target: added median latency < 10 us (cheap call): %s (%.1f us)" % ("MET" if added < 10 else "MISSED", added))
 
         B.section("virtproxyd memory")
         print("  idle at start            %6d KiB VmRSS" % rss_idle)

@@ -552,3 +552,25 @@ print("finished")
     assert!(so.contains("refused: operation failed: Active console session exists for this domain"), "{so}");
     assert!(so.contains("finished"), "{so}");
 }
+
+#[test]
+fn virt_admin_manages_virtxend() {
+    let h = Host::new("xend-admin");
+    let _d = h.start();
+    let uri = format!("virtxend:///system?socket={}", h.sockdir.join("virtxend-admin-sock").display());
+    let admin = |args: &[&str]| {
+        let out = run_with_timeout(Command::new("virt-admin").arg("-c").arg(&uri).args(args), Duration::from_secs(30));
+        assert!(out.status.success(), "virt-admin {args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    };
+    let list = admin(&["srv-list"]);
+    assert!(list.contains("virtxend") && list.contains("admin"), "{list}");
+    assert!(admin(&["srv-threadpool-info", "virtxend"]).contains("maxWorkers"));
+    admin(&["daemon-log-filters", "--filters", "3:libxl"]);
+    assert_eq!(admin(&["daemon-log-filters"]).trim(), "Logging filters: 3:*libxl*");
+    // A client shows up in the server's list.
+    let mut ev = EventWatch::start(&h.uri());
+    assert!(admin(&["srv-clients-list", "virtxend"]).lines().count() >= 3);
+    h.define("g", "");
+    ev.expect(&["'g': Defined Added"]);
+}
