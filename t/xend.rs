@@ -71,6 +71,10 @@ impl Host {
 
     /// Starts virtxend in the foreground and waits for its socket.
     fn start(&self) -> Daemon {
+        self.start_with(&[])
+    }
+
+    fn start_with(&self, args: &[&str]) -> Daemon {
         let sock = self.sockdir.join("virtxend-sock");
         let _ = fs::remove_file(&sock);
         let child = self
@@ -79,6 +83,7 @@ impl Host {
             .arg(self.dir.join("virtxend.conf"))
             .arg("-p")
             .arg(self.dir.join("virtxend.pid"))
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -573,4 +578,17 @@ fn virt_admin_manages_virtxend() {
     assert!(admin(&["srv-clients-list", "virtxend"]).lines().count() >= 3);
     h.define("g", "");
     ev.expect(&["'g': Defined Added"]);
+}
+
+#[test]
+fn timeout_waits_for_running_domains() {
+    let h = Host::new("xend-timeout");
+    let mut d = h.start_with(&["-t", "1"]);
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(d.child.try_wait().unwrap().is_none(), "virtxend exited with a domain running");
+    h.virsh(&["destroy", "g"]);
+    let st = d.wait_timeout(Duration::from_secs(5)).expect("virtxend did not time out once idle");
+    assert!(st.success(), "{st}");
 }
