@@ -587,3 +587,25 @@ def run_parallel_as_nobody(fn, arglist):
             raise RuntimeError("child failed: %s\n%s" % (res["error"], res["trace"]))
         out.append(res)
     return out
+
+
+def wait_until(t):
+    """Sleeps until CLOCK_MONOTONIC reaches t (the shared start of parallel clients)."""
+    d = t - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+
+
+def call_loop(call, t_start, seconds, batch=50):
+    """Waits for t_start, then calls call() in batches for `seconds`; (calls, elapsed s)."""
+    wait_until(t_start)
+    t0 = time.monotonic()
+    end = t0 + seconds
+    n = 0
+    while True:
+        for _ in range(batch):
+            call()
+        n += batch
+        t = time.monotonic()
+        if t >= end:
+            return n, t - t0

@@ -36,19 +36,9 @@ def ping_one(path, t_start, seconds):
     c = B.RawConn(path)
     c.handshake(None)
     c.ping()
-    B_wait(t_start)
-    t0 = time.monotonic()
-    end = t0 + seconds
-    n = 0
-    while True:
-        for _ in range(50):
-            c.ping()
-        n += 50
-        t = time.monotonic()
-        if t >= end:
-            break
+    res = B.call_loop(c.ping, t_start, seconds)
     c.close()
-    return n, t - t0
+    return res
 
 
 def ping_many(path, nconn, t_start, seconds):
@@ -61,7 +51,7 @@ def ping_many(path, nconn, t_start, seconds):
     sel = selectors.DefaultSelector()
     for c in conns:
         sel.register(c.sock, selectors.EVENT_READ, c)
-    B_wait(t_start)
+    B.wait_until(t_start)
     t0 = time.monotonic()
     end = t0 + seconds
     pongs = 0
@@ -94,12 +84,6 @@ def ping_many(path, nconn, t_start, seconds):
     for c in conns:
         c.close()
     return pongs, el
-
-
-def B_wait(t):
-    d = t - time.monotonic()
-    if d > 0:
-        time.sleep(d)
 
 
 def mem(pid):

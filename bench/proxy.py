@@ -42,12 +42,6 @@ def client_home():
         os.environ["XDG_RUNTIME_DIR"] = home
 
 
-def wait_until(t):
-    d = t - time.monotonic()
-    if d > 0:
-        time.sleep(d)
-
-
 def py_calls(uri, t_start, seconds):
     """python3-libvirt getLibVersion loop; returns (calls, elapsed s)."""
     client_home()
@@ -55,19 +49,9 @@ def py_calls(uri, t_start, seconds):
     libvirt.registerErrorHandler(lambda *a: None, None)
     conn = libvirt.open(uri)
     conn.getLibVersion()
-    wait_until(t_start)
-    t0 = time.monotonic()
-    end = t0 + seconds
-    n = 0
-    while True:
-        for _ in range(50):
-            conn.getLibVersion()
-        n += 50
-        t = time.monotonic()
-        if t >= end:
-            break
+    res = B.call_loop(conn.getLibVersion, t_start, seconds)
     conn.close()
-    return n, t - t0
+    return res
 
 
 def raw_calls(path, t_start, seconds):
@@ -75,19 +59,9 @@ def raw_calls(path, t_start, seconds):
     c = B.RawConn(path)
     c.handshake("qemu:///session")
     c.call(B.PROC_CONNECT_GET_LIB_VERSION)
-    wait_until(t_start)
-    t0 = time.monotonic()
-    end = t0 + seconds
-    n = 0
-    while True:
-        for _ in range(50):
-            c.call(B.PROC_CONNECT_GET_LIB_VERSION)
-        n += 50
-        t = time.monotonic()
-        if t >= end:
-            break
+    res = B.call_loop(lambda: c.call(B.PROC_CONNECT_GET_LIB_VERSION), t_start, seconds)
     c.close()
-    return n, t - t0
+    return res
 
 
 def bulk_xml(uri, seconds):
