@@ -592,3 +592,22 @@ fn timeout_waits_for_running_domains() {
     let st = d.wait_timeout(Duration::from_secs(5)).expect("virtxend did not time out once idle");
     assert!(st.success(), "{st}");
 }
+
+#[test]
+fn live_memory_change_leaves_the_persistent_config() {
+    let h = Host::new("xend-mem");
+    let _d = h.start();
+    h.define("m", "");
+    h.virsh(&["start", "m"]);
+    h.virsh(&["setmem", "m", "131072"]);
+    assert!(h.virsh(&["dominfo", "m"]).contains("Used memory:    131072 KiB"));
+    let inactive = h.virsh(&["dumpxml", "--inactive", "m"]);
+    assert!(inactive.contains("<currentMemory unit='KiB'>262144</currentMemory>"), "{inactive}");
+    h.virsh(&["setmaxmem", "m", "524288", "--config"]);
+    assert!(h.virsh(&["dumpxml", "--inactive", "m"]).contains("<memory unit='KiB'>524288</memory>"));
+    assert!(h.virsh(&["dumpxml", "m"]).contains("<memory unit='KiB'>262144</memory>"));
+    h.virsh(&["destroy", "m"]);
+    assert!(h.virsh(&["dominfo", "m"]).contains("Max memory:     524288 KiB"));
+    let e = h.virsh_err(&h.uri(), &["setmem", "m", "9999999", "--config"]);
+    assert!(e.contains("cannot set memory higher than max memory"), "{e}");
+}

@@ -212,7 +212,7 @@ impl XenDriver {
         let saved = self.doms.get_mut(i).and_then(|o| o.new_def.take());
         let r = self.start_domain(i, paused);
         if let Some(o) = self.doms.get_mut(i) {
-            if o.new_def.is_none() {
+            if saved.is_some() {
                 o.new_def = saved;
             }
         }

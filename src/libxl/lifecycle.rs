@@ -75,6 +75,13 @@ impl XenDriver {
         let Some(obj) = self.doms.get_mut(i) else { return Ok(()) };
         obj.def.id = domid as i32;
         obj.death = death;
+        // Live changes (memory, consoles, id) go to the running definition only; the
+        // persistent one is kept apart until the domain stops (virDomainObjSetDefTransient).
+        if obj.persistent {
+            let mut persistent = def.clone();
+            persistent.id = -1;
+            obj.new_def = Some(persistent);
+        }
         if paused {
             obj.set_state(DomainState::Paused, PAUSED_USER);
         } else {
