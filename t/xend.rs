@@ -233,6 +233,8 @@ fn lifecycle_with_virsh_sees_every_event() {
     let id = h.id("g1");
     assert!(id.parse::<u32>().unwrap() > 0);
     assert!(h.status_file("g1").exists());
+    let log = fs::read_to_string(h.root.join("var/log/libvirt/libxl/g1.log")).unwrap();
+    assert!(log.contains(": Domain start: {") && log.contains("\"name\": \"g1\""), "{log}");
     let live = h.virsh(&["dumpxml", "g1"]);
     assert!(live.contains(&format!("<domain type='xen' id='{id}'>")), "{live}");
     assert!(live.contains("<source path='/dev/pts/"), "console pty missing: {live}");

@@ -43,6 +43,7 @@ impl XenDriver {
         let def = obj.def.clone();
         let env = domconfig::BuildEnv::default();
         let json = domconfig::build_domain_config_json(&def, &env).map_err(RemoteError::from)?;
+        self.log_domain_start(&def.name, &json);
         let mut cfg = DomainConfig::from_json(&self.ctx, &json).map_err(|e| libxl_err("libxenlight failed to parse the domain configuration", &e))?;
         let xml = domain_xml::format_domain_xml(&def, None, FormatFlags { inactive: true, secure: true, ..Default::default() });
         let domid = match self.ctx.domain_create_new(&mut cfg) {
@@ -97,6 +98,23 @@ impl XenDriver {
             }
         }
         Ok(())
+    }
+
+    /// Appends the configuration handed to libxl to /var/log/libvirt/libxl/NAME.log, as
+    /// libvirt's driver starts each domain's log.
+    // C: libxlDomainStart (the "Domain start" log line)
+    fn log_domain_start(&self, name: &str, json: &str) {
+        use std::io::Write as _;
+        let path = self.paths.log_dir.join(format!("{name}.log"));
+        let line = format!("{}: Domain start: {}\n", crate::util::log::format_timestamp(std::time::SystemTime::now()), json.replace('\n', " "));
+        let res = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = res {
+            warn!("cannot write {}: {e}", path.display());
+        }
     }
 
     /// Puts the pty paths libxl allocated into the live XML of a PV console.

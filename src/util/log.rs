@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
 pub use self::error::LogError;
+pub use self::format::format_timestamp;
 pub use self::setup::{ENV_DEBUG, ENV_FILTERS, ENV_OUTPUTS};
 pub use self::spec::{
     parse_default_priority, Priority, VIR_LOG_DEBUG, VIR_LOG_DEFAULT, VIR_LOG_ERROR, VIR_LOG_INFO,
