@@ -270,6 +270,10 @@ fn host_calls_answer_like_libvirt() {
     assert!(v.contains("Running hypervisor: Xen 4.17.0"), "{v}");
     let caps = h.virsh(&["capabilities"]);
     assert!(caps.contains("<os_type>xen</os_type>") && caps.contains("<os_type>hvm</os_type>") && caps.contains("xenpvh"), "{caps}");
+    let dc = h.virsh(&["domcapabilities", "--virttype", "xen", "--machine", "xenfv"]);
+    assert!(dc.contains("<machine>xenfv</machine>") && dc.contains("<vcpu max='128'/>"), "{dc}");
+    let e = h.virsh_err(&h.uri(), &["domcapabilities", "--machine", "pc"]);
+    assert!(e.contains("Xen only supports 'xenpv', 'xenpvh' and 'xenfv' machines"), "{e}");
     let ni = h.virsh(&["nodeinfo"]);
     assert!(ni.contains("CPU model:           x86_64"), "{ni}");
     let list = h.virsh(&["list"]);

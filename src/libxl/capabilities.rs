@@ -182,6 +182,60 @@ fn guest_xml(x: &mut String, g: &GuestCap, os_type: &str, machine: &str) {
     x.push_str("  </guest>\n\n");
 }
 
+/// The domain capabilities XML of one machine type (virsh domcapabilities).
+// C: libxlMakeDomainCapabilities (formatted as virDomainCapsFormat would)
+pub fn domain_capabilities_xml(emulator: &str, machine: &str, arch: &str) -> String {
+    let hvm = machine == "xenfv";
+    let mut x = String::from("<domainCapabilities>\n");
+    let _ = writeln!(x, "  <path>{emulator}</path>\n  <domain>xen</domain>\n  <machine>{machine}</machine>\n  <arch>{arch}</arch>");
+    // HVM_MAX_VCPUS for fully virtualised guests, else Xen's domain limit.
+    let _ = writeln!(x, "  <vcpu max='{}'/>\n  <iothreads supported='no'/>", if hvm { 128 } else { 512 });
+    x.push_str("  <os supported='yes'>\n");
+    if hvm {
+        let _ = writeln!(x, "    <loader supported='yes'>\n      <value>{XEN_FIRMWARE_DIR}/hvmloader</value>");
+        x.push_str("      <enum name='type'>\n        <value>rom</value>\n        <value>pflash</value>\n      </enum>\n");
+        x.push_str("      <enum name='readonly'>\n        <value>yes</value>\n      </enum>\n    </loader>\n");
+    } else {
+        x.push_str("    <loader supported='no'/>\n");
+    }
+    x.push_str("  </os>\n  <cpu>\n");
+    for mode in ["host-passthrough", "maximum", "host-model", "custom"] {
+        let _ = writeln!(x, "    <mode name='{mode}' supported='no'/>");
+    }
+    x.push_str("  </cpu>\n  <devices>\n");
+    let enum_xml = |x: &mut String, name: &str, values: &[&str]| {
+        if values.is_empty() {
+            let _ = writeln!(x, "      <enum name='{name}'/>");
+            return;
+        }
+        let _ = writeln!(x, "      <enum name='{name}'>");
+        for v in values {
+            let _ = writeln!(x, "        <value>{v}</value>");
+        }
+        x.push_str("      </enum>\n");
+    };
+    x.push_str("    <disk supported='yes'>\n");
+    enum_xml(&mut x, "diskDevice", &["disk", "cdrom"]);
+    enum_xml(&mut x, "bus", &["ide", "scsi", "xen"]);
+    enum_xml(&mut x, "model", &[]);
+    x.push_str("    </disk>\n    <graphics supported='yes'>\n");
+    enum_xml(&mut x, "type", &["sdl", "vnc", "spice"]);
+    x.push_str("    </graphics>\n    <video supported='yes'>\n");
+    enum_xml(&mut x, "modelType", &["vga", "cirrus", "xen"]);
+    x.push_str("    </video>\n    <hostdev supported='yes'>\n");
+    enum_xml(&mut x, "mode", &["subsystem"]);
+    enum_xml(&mut x, "startupPolicy", &["default", "mandatory", "requisite", "optional"]);
+    enum_xml(&mut x, "subsysType", &["usb", "pci"]);
+    enum_xml(&mut x, "capsType", &[]);
+    enum_xml(&mut x, "pciBackend", if machine == "xenpvh" { &[] } else { &["xen"] });
+    x.push_str("    </hostdev>\n  </devices>\n  <features>\n");
+    for f in ["gic", "vmcoreinfo", "genid", "sev"] {
+        let _ = writeln!(x, "    <{f} supported='no'/>");
+    }
+    x.push_str("  </features>\n</domainCapabilities>\n");
+    x
+}
+
 /// virNodeInfo of the host. libvirt reports one socket and the per-socket core count.
 // C: libxlNodeGetInfo
 pub fn node_info(phys: &PhysInfo, pagesize: i32) -> NodeInfoRet {
@@ -295,6 +349,15 @@ mod tests {
     fn node_info_follows_libvirt() {
         let n = node_info(&phys(), 4096);
         assert_eq!((n.memory, n.cpus, n.mhz, n.sockets, n.cores), (1_048_576, 2, 2400, 1, 2));
+    }
+
+    #[test]
+    fn domain_capabilities_differ_by_machine() {
+        let fv = domain_capabilities_xml(XEN_EMULATOR, "xenfv", "x86_64");
+        assert!(fv.contains("<vcpu max='128'/>") && fv.contains("hvmloader"));
+        let pv = domain_capabilities_xml(XEN_EMULATOR, "xenpv", "x86_64");
+        assert!(pv.contains("<vcpu max='512'/>") && pv.contains("<loader supported='no'/>"));
+        assert!(roxmltree::Document::parse(&pv).is_ok() && roxmltree::Document::parse(&fv).is_ok());
     }
 
     #[test]

@@ -248,6 +248,7 @@ impl XenDriver {
             // The close callback of a direct connection: nothing to do until it closes.
             360 | 361 => self.run(core, cid, pkt, |_, (): ()| Ok(())),
             122 => self.run(core, cid, pkt, |_, (): ()| Ok(SecurityModelRet::default())),
+            342 => self.run(core, cid, pkt, |d, a: DomainCapsArgs| d.domain_capabilities(a)),
             37 => self.run(core, cid, pkt, |d, a: MaxArgs| {
                 let max = a.max.clamp(0, REMOTE_DOMAIN_LIST_MAX as i32) as usize;
                 let ids = d.doms.iter().filter(|o| o.is_active()).map(|o| o.id()).take(max).collect();

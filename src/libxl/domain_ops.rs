@@ -443,4 +443,23 @@ impl XenDriver {
             self.save_status(i);
         }
         Ok(())
-    }}
+    }
+    // C: libxlConnectGetDomainCapabilities
+    pub(super) fn domain_capabilities(&self, a: DomainCapsArgs) -> Result<StringRet, RemoteError> {
+        check_flags(a.flags, 0, "libxlConnectGetDomainCapabilities")?;
+        if let Some(v) = a.virttype.as_deref().filter(|v| !v.eq_ignore_ascii_case("xen")) {
+            return Err(err(VIR_ERR_INVALID_ARG, &format!("unknown virttype: {v}")));
+        }
+        let arch = a.arch.unwrap_or_else(|| capabilities::host_arch().to_string());
+        let machine = a.machine.unwrap_or_else(|| "xenpv".to_string());
+        if !matches!(machine.as_str(), "xenpv" | "xenpvh" | "xenfv") {
+            return Err(err(VIR_ERR_INVALID_ARG, "Xen only supports 'xenpv', 'xenpvh' and 'xenfv' machines"));
+        }
+        let os = if machine == "xenpv" { "xen" } else { "hvm" };
+        if !capabilities::supports(&self.guest_caps, os, &arch) {
+            return Err(err(VIR_ERR_INVALID_ARG, &format!("unable to find any emulator to serve '{arch}' architecture")));
+        }
+        let emulator = a.emulatorbin.unwrap_or_else(|| capabilities::XEN_EMULATOR.to_string());
+        Ok(StringRet { s: capabilities::domain_capabilities_xml(&emulator, &machine, &arch) })
+    }
+}

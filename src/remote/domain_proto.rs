@@ -72,6 +72,14 @@ xdr_struct! { /// remote_connect_domain_event_callback_deregister_any_args
     pub struct CallbackIdArgs { pub callback_id: i32 } }
 xdr_struct! { /// remote_domain_open_console_args
     pub struct OpenConsoleArgs { pub dom: NonnullDomain, pub dev_name: Option<String>, pub flags: u32 } }
+xdr_struct! { /// remote_connect_get_domain_capabilities_args
+    pub struct DomainCapsArgs {
+        pub emulatorbin: Option<String>,
+        pub arch: Option<String>,
+        pub machine: Option<String>,
+        pub virttype: Option<String>,
+        pub flags: u32,
+    } }
 xdr_struct! { /// remote_domain_event_lifecycle_msg
     pub struct LifecycleMsg { pub dom: NonnullDomain, pub event: i32, pub detail: i32 } }
 xdr_struct! { /// remote_domain_event_callback_lifecycle_msg
