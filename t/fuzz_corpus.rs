@@ -36,3 +36,18 @@ fn xdr_corpus_replays_without_panic() {
 fn domain_xml_corpus_replays_without_panic() {
     replay("domain_xml", virtlite::libxl::domain_xml::fuzz_target);
 }
+
+#[test]
+fn uri_corpus_replays_without_panic() {
+    replay("uri", virtlite::proxy::uri::fuzz_target);
+}
+
+#[test]
+fn tls_priority_corpus_replays_without_panic() {
+    replay("tls_priority", virtlite::rpc::tls::priority::fuzz_target);
+}
+
+#[test]
+fn domain_proto_corpus_replays_without_panic() {
+    replay("domain_proto", virtlite::remote::domain_proto::fuzz_target);
+}

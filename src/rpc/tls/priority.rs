@@ -107,6 +107,15 @@ pub fn parse_priority(s: Option<&str>) -> Result<TlsPriority, PriorityError> {
     Ok(TlsPriority { min: VERSIONS[lo], max: VERSIONS[hi], ciphers, suites })
 }
 
+/// Fuzz entry point (fuzz/fuzz_targets/tls_priority.rs, replayed by t/fuzz_corpus.rs): any
+/// string gives a priority or an error, and a priority always has min <= max.
+pub fn fuzz_target(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    if let Ok(p) = parse_priority(Some(&s)) {
+        assert!(VERSIONS.iter().position(|v| *v == p.min) <= VERSIONS.iter().position(|v| *v == p.max));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
