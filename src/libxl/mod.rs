@@ -9,6 +9,7 @@ pub mod error;
 pub mod xml_writer;
 pub mod capabilities;
 pub mod console;
+pub mod forward_class;
 mod dispatch;
 mod domain_ops;
 pub mod domain_event;
