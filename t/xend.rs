@@ -617,3 +617,75 @@ fn live_memory_change_leaves_the_persistent_config() {
     let e = h.virsh_err(&h.uri(), &["setmem", "m", "9999999", "--config"]);
     assert!(e.contains("cannot set memory higher than max memory"), "{e}");
 }
+
+/// Debian's libvirtd (session mode, as nobody) behind the secondary-daemon sockets virtxend
+/// dials: virtstoraged-sock, virtnetworkd-sock, virtsecretd-sock, virtnodedevd-sock.
+fn secondary_daemons(h: &Host) -> common::libvirtd::Libvirtd {
+    let lv = common::libvirtd::Libvirtd::start(&h.dir.join("lv"));
+    for d in ["storage", "network", "secret", "nodedev"] {
+        std::os::unix::fs::symlink(lv.sock(), h.sockdir.join(format!("virt{d}d-sock"))).unwrap();
+    }
+    lv
+}
+
+#[test]
+fn storage_secret_network_calls_reach_their_daemons() {
+    let h = Host::new("xend-secondary");
+    let _lv = secondary_daemons(&h);
+    let _d = h.start();
+    let pool = h.dir.join("lv/pool");
+    fs::create_dir_all(&pool).unwrap();
+    common::libvirtd::chown_nobody(&pool);
+    let pool_s = pool.to_str().unwrap();
+    h.virsh(&["pool-define-as", "p1", "dir", "--target", pool_s]);
+    h.virsh(&["pool-start", "p1"]);
+    h.virsh(&["vol-create-as", "p1", "v1", "1M", "--format", "raw"]);
+    // A stream each way: bytes that are not all zero, over several packets.
+    let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let up = h.dir.join("up.bin");
+    fs::write(&up, &data).unwrap();
+    h.virsh(&["vol-upload", "--pool", "p1", "v1", up.to_str().unwrap()]);
+    let down = h.dir.join("down.bin");
+    h.virsh(&["vol-download", "--pool", "p1", "v1", down.to_str().unwrap()]);
+    assert!(fs::read(&down).unwrap() == data, "downloaded bytes differ from the uploaded ones");
+    assert_eq!(fs::read(pool.join("v1")).unwrap(), data);
+    let list = h.virsh(&["pool-list", "--all"]);
+    assert!(list.contains("p1") && list.contains("active"), "{list}");
+
+    let sx = h.dir.write("secret.xml", "<secret ephemeral='no' private='no'><uuid>0a81f5b2-8403-4b1e-9c1d-5b3a5fd2ea1e</uuid><usage type='volume'><volume>/x</volume></usage></secret>");
+    h.virsh(&["secret-define", sx.to_str().unwrap()]);
+    h.virsh(&["secret-set-value", "0a81f5b2-8403-4b1e-9c1d-5b3a5fd2ea1e", "--base64", "c2VjcmV0IQ=="]);
+    assert_eq!(h.virsh(&["secret-get-value", "0a81f5b2-8403-4b1e-9c1d-5b3a5fd2ea1e"]).trim(), "c2VjcmV0IQ==");
+
+    h.virsh(&["net-list", "--all"]);
+    // Xen calls are still ours on the same daemon.
+    assert!(h.virsh(&["list", "--all"]).contains("Domain-0"));
+}
+
+#[test]
+fn missing_storage_daemon_fails_the_call_and_keeps_the_connection() {
+    let h = Host::new("xend-nosecondary");
+    let _d = h.start();
+    let script = r#"
+import libvirt, os
+c = libvirt.open(os.environ["URI"])
+for attempt in range(2):
+    try:
+        c.listAllStoragePools()
+        raise SystemExit("listAllStoragePools should fail")
+    except libvirt.libvirtError as e:
+        print("error:", e)
+names = [d.name() for d in c.listAllDomains()]
+assert names == ["Domain-0"], names
+print("ok")
+"#;
+    let path = h.dir.write("t.py", script);
+    let out = run_with_timeout(Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()), Duration::from_secs(60));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success() && stdout.contains("ok"), "{stdout}{}", text(&out.stderr));
+    let want = format!("Failed to connect socket to '{}'", h.sockdir.join("virtstoraged-sock").display());
+    assert_eq!(stdout.matches(&want).count(), 2, "{stdout}");
+    // virsh sees the same error.
+    let err = h.virsh_err(&h.uri(), &["pool-list"]);
+    assert!(err.contains(&want), "{err}");
+}

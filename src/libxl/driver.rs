@@ -53,6 +53,8 @@ pub struct XenDriver {
     /// Events produced by the driver itself, sent after the current batch.
     pub(super) outbox: Vec<LifecycleEvent>,
     pub(super) consoles: super::console::Consoles,
+    /// Connections to the network, storage... daemons, per client.
+    pub(super) secondary: super::secondary::Secondary,
     /// Domains that stopped since the last batch (their console sessions end).
     pub(super) stopped: Vec<[u8; 16]>,
     timers_in: Arc<Mutex<Vec<(Instant, u64)>>>,
@@ -122,6 +124,7 @@ impl XenDriver {
             events: EventRegistry::new(),
             outbox: Vec::new(),
             consoles: super::console::Consoles::new(),
+            secondary: super::secondary::Secondary::new(None),
             stopped: Vec::new(),
             timers_in,
             libxl_events: queue,
@@ -354,7 +357,23 @@ impl Driver for XenDriver {
         false
     }
 
-    fn dispatch(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, _fds: Vec<std::os::fd::OwnedFd>) {
+    fn dispatch(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, fds: Vec<std::os::fd::OwnedFd>) {
+        let h = pkt.header;
+        if h.prog == proto::REMOTE_PROGRAM {
+            if let Some(family) = super::forward_class::family(h.proc_) {
+                let Some(conn) = self.conns.get(&cid).copied() else {
+                    if h.type_.is_call() {
+                        core.reply_error(cid, &h, &proto::RemoteError::new(proto::VIR_ERR_INTERNAL_ERROR, proto::VIR_FROM_RPC, Some("connection not open")));
+                    }
+                    return;
+                };
+                self.secondary.client_packet(core, cid, family, conn.readonly, pkt, fds);
+                return;
+            }
+            if h.proc_ == proto::REMOTE_PROC_CONNECT_CLOSE && h.type_.is_call() {
+                self.secondary.drop_client(core, cid);
+            }
+        }
         if pkt.header.type_ == proto::MessageType::Stream {
             if !self.consoles.from_client(core, cid, &pkt) {
                 debug!("stream packet for no open stream (serial {})", pkt.header.serial);
@@ -369,6 +388,7 @@ impl Driver for XenDriver {
 
     fn client_closed(&mut self, core: &mut Core, cid: ClientId, _why: CloseReason) {
         self.consoles.drop_client(core, cid);
+        self.secondary.drop_client(core, cid);
         self.conns.remove(&cid);
         self.events.drop_client(cid);
     }
@@ -376,14 +396,18 @@ impl Driver for XenDriver {
     fn aux_event(&mut self, core: &mut Core, index: usize, readable: bool, writable: bool) {
         if xl::is_libxl_aux(index) {
             self.ctx.osevent_fd(index, readable, writable);
+        } else if self.secondary.owns_aux(index) {
+            self.secondary.aux_event(core, index, readable, writable);
         } else if self.consoles.owns(index) && readable {
             self.consoles.readable(core, index);
         }
     }
 
-    fn timer(&mut self, _core: &mut Core, key: u64) {
+    fn timer(&mut self, core: &mut Core, key: u64) {
         if xl::is_libxl_timer(key) {
             self.ctx.osevent_timeout(key);
+        } else if self.secondary.owns_timer(key) {
+            self.secondary.timer(core, key);
         }
     }
 
@@ -403,6 +427,7 @@ impl Driver for XenDriver {
         }
         self.move_timers(core);
         self.flush_events(core);
+        self.secondary.after_batch(core);
     }
 
     // C: libxlStateReload
@@ -416,7 +441,8 @@ impl Driver for XenDriver {
         self.doms.iter().any(|o| o.is_active() && !o.is_dom0())
     }
 
-    fn shutdown(&mut self, _core: &mut Core) {
+    fn shutdown(&mut self, core: &mut Core) {
+        self.secondary.shutdown(core);
         // Running domains keep running; their watches go with the context.
         for i in 0..self.doms.len() {
             if let Some(o) = self.doms.get_mut(i) {

@@ -10,6 +10,7 @@ pub mod xml_writer;
 pub mod capabilities;
 pub mod console;
 pub mod forward_class;
+pub mod secondary;
 mod dispatch;
 mod domain_ops;
 pub mod domain_event;

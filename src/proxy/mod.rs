@@ -29,9 +29,9 @@ use crate::util::paths::Env;
 use upstream::{OpenRequest, Step, Upstream};
 
 /// Stop reading a leg when the other leg has this much unwritten output.
-const HIGH_WATER: usize = 4 << 20;
+pub(crate) const HIGH_WATER: usize = 4 << 20;
 /// Resume when it falls below this.
-const LOW_WATER: usize = 1 << 20;
+pub(crate) const LOW_WATER: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -162,12 +162,7 @@ impl ProxyDriver {
         let mut up = match Upstream::connect(&target.socket, req, self.ka_interval, self.ka_count) {
             Ok(u) => u,
             Err(e) => {
-                let err = RemoteError::system(
-                    proto::VIR_FROM_RPC,
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                    Some(&format!("Failed to connect socket to '{}'", target.socket.display())),
-                );
-                return core.reply_error(cid, &pkt.header, &err);
+                return core.reply_error(cid, &pkt.header, &upstream::connect_error(&target.socket, &e));
             }
         };
         if let Err(e) = up.conn.register(&core.registry, poll::token(TokenKind::Aux, cid.idx as usize)) {
@@ -325,14 +320,8 @@ impl ProxyDriver {
     fn upstream_packet(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, fds: Vec<OwnedFd>) {
         let h = pkt.header;
         if h.prog == proto::KEEPALIVE_PROGRAM {
-            if h.proc_ == proto::KEEPALIVE_PROC_PING && h.type_ == MessageType::Message {
-                if let Some(up) = self.pc(cid).and_then(|p| p.up.as_mut()) {
-                    let was_empty = up.conn.tx_is_empty();
-                    up.conn.queue(message::pong(), Vec::new());
-                    if was_empty {
-                        self.dirty.push(cid.idx);
-                    }
-                }
+            if let Some(Some(true)) = self.pc(cid).and_then(|p| p.up.as_mut()).map(|up| up.keepalive_packet(&h)) {
+                self.dirty.push(cid.idx);
             }
             return;
         }

@@ -79,7 +79,33 @@ fn auth_unsupported(what: &str) -> RemoteError {
     )
 }
 
+/// The error a client sees when the daemon's socket cannot be reached.
+// C: virNetSocketNewConnectUNIX
+pub fn connect_error(path: &Path, e: &std::io::Error) -> RemoteError {
+    RemoteError::system(
+        crate::rpc::protocol::VIR_FROM_RPC,
+        e.raw_os_error().unwrap_or(libc::EIO),
+        Some(&format!("Failed to connect socket to '{}'", path.display())),
+    )
+}
+
 impl Upstream {
+    /// A packet of the keepalive program from the daemon: a PING is answered with a PONG.
+    /// None when `h` is not keepalive; Some(true) when output was queued on an idle leg
+    /// (the caller must flush it).
+    // C: virKeepAliveCheckMessage
+    pub fn keepalive_packet(&mut self, h: &Header) -> Option<bool> {
+        if h.prog != crate::rpc::protocol::KEEPALIVE_PROGRAM {
+            return None;
+        }
+        if h.proc_ == crate::rpc::protocol::KEEPALIVE_PROC_PING && h.type_ == MessageType::Message {
+            let was_empty = self.conn.tx_is_empty();
+            self.conn.queue(message::pong(), Vec::new());
+            return Some(was_empty);
+        }
+        Some(false)
+    }
+
     /// Connects to the daemon's socket; the handshake starts with `start`.
     pub fn connect(path: &Path, request: OpenRequest, ka_interval: i32, ka_count: u32) -> std::io::Result<Upstream> {
         let s = socket::connect_unix(path)?;
