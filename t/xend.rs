@@ -625,6 +625,7 @@ fn secondary_daemons(h: &Host) -> common::libvirtd::Libvirtd {
     for d in ["storage", "network", "secret", "nodedev"] {
         std::os::unix::fs::symlink(lv.sock(), h.sockdir.join(format!("virt{d}d-sock"))).unwrap();
     }
+    std::os::unix::fs::symlink(lv.sock(), h.sockdir.join("virtstoraged-sock-ro")).unwrap();
     lv
 }
 
@@ -688,4 +689,67 @@ print("ok")
     // virsh sees the same error.
     let err = h.virsh_err(&h.uri(), &["pool-list"]);
     assert!(err.contains(&want), "{err}");
+}
+
+#[test]
+fn read_only_client_reaches_storage_read_only() {
+    let h = Host::new("xend-secondary-ro");
+    let _lv = secondary_daemons(&h);
+    let _d = h.start();
+    // Only the read-only socket leads to the daemon: a read-only client must use it.
+    fs::remove_file(h.sockdir.join("virtstoraged-sock")).unwrap();
+    let out = h.virsh_at(&h.ro_uri(), &["pool-list", "--all"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let err = h.virsh_err(&h.ro_uri(), &["pool-define-as", "p1", "dir", "--target", "/tmp"]);
+    assert!(err.contains("read only access prevents virStoragePoolDefineXML"), "{err}");
+}
+
+#[test]
+fn storage_daemon_death_fails_calls_until_it_returns() {
+    let h = Host::new("xend-secondary-death");
+    let mut lv = secondary_daemons(&h);
+    let _d = h.start();
+    let script = r#"
+import libvirt, os, sys
+c = libvirt.open(os.environ["URI"])
+print("pools", len(c.listAllStoragePools()), flush=True)
+sys.stdin.readline()
+try:
+    c.listAllStoragePools()
+    print("unexpected success", flush=True)
+except libvirt.libvirtError as e:
+    print("error:", e, flush=True)
+print("domains", [d.name() for d in c.listAllDomains()], flush=True)
+sys.stdin.readline()
+print("pools again", len(c.listAllStoragePools()), flush=True)
+"#;
+    let path = h.dir.write("t.py", script);
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(&path)
+        .env("URI", h.uri())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let next = || rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| "(no line within 30 s)".into());
+    assert_eq!(next(), "pools 0");
+    lv.kill();
+    std::io::Write::write_all(&mut stdin, b"\n").unwrap();
+    let err = next();
+    assert!(err.starts_with("error:") && (err.contains("virtstoraged") || err.contains("Failed to connect socket")), "{err}");
+    assert_eq!(next(), "domains ['Domain-0']");
+    lv.spawn();
+    std::io::Write::write_all(&mut stdin, b"\n").unwrap();
+    assert_eq!(next(), "pools again 0");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

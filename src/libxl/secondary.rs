@@ -23,7 +23,7 @@ use crate::rpc::conn::ReadOutcome;
 use crate::rpc::keepalive::Action;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::netdaemon::{ClientId, Core, TimerKey};
-use crate::rpc::protocol::{Header, MessageType, RemoteError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC};
+use crate::rpc::protocol::{Header, MessageStatus, MessageType, RemoteError, VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC};
 use crate::util::paths::Env;
 
 /// Aux indexes of upstream sockets: below libxl's range (1 << 40), above the consoles'.
@@ -45,6 +45,26 @@ struct Link {
     held: VecDeque<(Packet, Vec<OwnedFd>)>,
     /// Calls relayed and not answered yet.
     inflight: Vec<Header>,
+    /// Streams opened by an answered call and not ended yet.
+    streams: Vec<Header>,
+}
+
+/// REMOTE_PROC_STORAGE_VOL_UPLOAD / _DOWNLOAD: the secondary procedures that open a stream.
+const STREAM_PROCS: [i32; 2] = [208, 209];
+
+/// Follows the open streams of a link: a stream opens with a successful reply to a stream
+/// procedure and ends with the daemon's last packet or the client's abort.
+// C: daemonStreamEvent (its end-of-stream bookkeeping)
+fn track_stream(streams: &mut Vec<Header>, h: &Header, from_client: bool) {
+    let same = |s: &Header| s.serial == h.serial && s.proc_ == h.proc_ && s.prog == h.prog;
+    match (h.type_, h.status) {
+        (MessageType::Reply, MessageStatus::Ok) if !from_client && STREAM_PROCS.contains(&h.proc_) && !streams.iter().any(same) => {
+            streams.push(Header { type_: MessageType::Stream, ..*h });
+        }
+        (MessageType::Stream, MessageStatus::Ok) if !from_client => streams.retain(|s| !same(s)),
+        (MessageType::Stream, MessageStatus::Error) => streams.retain(|s| !same(s)),
+        _ => {}
+    }
 }
 
 /// The open upstreams of every client.
@@ -140,7 +160,7 @@ impl Secondary {
         up.start();
         let mut held = VecDeque::new();
         held.push_back((pkt, fds));
-        self.links.insert(idx, Link { cid, family, up, open: false, held, inflight: Vec::new() });
+        self.links.insert(idx, Link { cid, family, up, open: false, held, inflight: Vec::new(), streams: Vec::new() });
         self.by_client.insert((cid, family), idx);
         self.dirty.push(idx);
     }
@@ -162,6 +182,7 @@ impl Secondary {
         if pkt.header.type_.is_call() {
             link.inflight.push(pkt.header);
         }
+        track_stream(&mut link.streams, &pkt.header, true);
         let was_empty = link.up.conn.tx_is_empty();
         link.up.conn.queue(pkt.buf, fds);
         if was_empty {
@@ -258,6 +279,7 @@ impl Secondary {
         if !link.open {
             return self.handshake(core, idx, &pkt);
         }
+        track_stream(&mut link.streams, &h, false);
         match h.type_ {
             MessageType::Reply | MessageType::ReplyWithFds => {
                 let Some(pos) = link.inflight.iter().position(|c| c.serial == h.serial && c.proc_ == h.proc_ && c.prog == h.prog) else {
@@ -306,6 +328,13 @@ impl Secondary {
         for h in link.inflight.iter().chain(link.held.iter().map(|(p, _)| &p.header)) {
             if h.type_.is_call() {
                 core.reply_error(link.cid, h, err);
+            }
+        }
+        // Open streams end with the error (a client waiting for data would wait forever).
+        for h in &link.streams {
+            match message::reply_error(h, err) {
+                Ok(buf) => core.send(link.cid, buf, Vec::new()),
+                Err(e) => debug!("cannot encode a stream error: {e}"),
             }
         }
         // A client paused on this link's account reads again.
@@ -438,6 +467,64 @@ mod tests {
         let s = Secondary::new(Some(PathBuf::from("/r")));
         assert_eq!(s.socket_path(Family::Storage, true), Path::new("/r/virtstoraged-sock-ro"));
         assert_eq!(s.socket_path(Family::Network, false), Path::new("/r/virtnetworkd-sock"));
+    }
+
+    fn header(type_: MessageType, status: MessageStatus, proc_: i32, serial: u32) -> Header {
+        Header::new(crate::rpc::protocol::REMOTE_PROGRAM, 1, proc_, type_, serial, status)
+    }
+
+    fn streams_after(events: &[(Header, bool)]) -> Vec<u32> {
+        let mut streams: Vec<Header> = Vec::new();
+        for (h, from_client) in events {
+            track_stream(&mut streams, h, *from_client);
+        }
+        streams.iter().map(|h| h.serial).collect()
+    }
+
+    #[test]
+    fn track_stream_ok_reply_to_upload_opens_stream() {
+        let got = streams_after(&[(header(MessageType::Reply, MessageStatus::Ok, 208, 4), false)]);
+        assert_eq!(got, [4]);
+    }
+
+    #[test]
+    fn track_stream_error_reply_opens_nothing() {
+        let got = streams_after(&[(header(MessageType::Reply, MessageStatus::Error, 209, 4), false)]);
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn track_stream_other_proc_reply_opens_nothing() {
+        let got = streams_after(&[(header(MessageType::Reply, MessageStatus::Ok, 283, 4), false)]);
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn track_stream_daemon_end_closes_stream() {
+        let got = streams_after(&[
+            (header(MessageType::Reply, MessageStatus::Ok, 209, 4), false),
+            (header(MessageType::Stream, MessageStatus::Continue, 209, 4), false),
+            (header(MessageType::Stream, MessageStatus::Ok, 209, 4), false),
+        ]);
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn track_stream_client_finish_keeps_stream_until_daemon_confirms() {
+        let got = streams_after(&[
+            (header(MessageType::Reply, MessageStatus::Ok, 208, 4), false),
+            (header(MessageType::Stream, MessageStatus::Ok, 208, 4), true),
+        ]);
+        assert_eq!(got, [4]);
+    }
+
+    #[test]
+    fn track_stream_client_abort_closes_stream() {
+        let got = streams_after(&[
+            (header(MessageType::Reply, MessageStatus::Ok, 208, 4), false),
+            (header(MessageType::Stream, MessageStatus::Error, 208, 4), true),
+        ]);
+        assert!(got.is_empty());
     }
 
     #[test]
