@@ -16,10 +16,9 @@ use log::{debug, info};
 
 use super::forward_class::Family;
 use crate::poll::{self, TokenKind};
-use crate::proxy::upstream::{self, OpenRequest, Step, Upstream};
+use crate::proxy::upstream::{self, OpenRequest, ReadStep, Step, Upstream};
 use crate::proxy::{uri, HIGH_WATER, LOW_WATER};
 use crate::remote::protocol::VIR_CONNECT_RO;
-use crate::rpc::conn::ReadOutcome;
 use crate::rpc::keepalive::Action;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::netdaemon::{ClientId, Core, TimerKey};
@@ -240,25 +239,15 @@ impl Secondary {
         while self.relay_pending(core, idx) {
             let Some(link) = self.links.get_mut(&idx) else { break };
             let up = &mut link.up;
-            match up.conn.read_once(&mut scratch, &mut up.rx) {
-                ReadOutcome::Data { drained, .. } => {
-                    up.keepalive.on_packet(Instant::now());
-                    if drained {
-                        self.relay_pending(core, idx);
-                        break;
-                    }
-                }
-                ReadOutcome::WouldBlock => break,
-                ReadOutcome::Eof => {
-                    self.died(core, idx, "the daemon closed the connection");
+            match up.read_step(&mut scratch) {
+                ReadStep::More => {}
+                ReadStep::Drained => {
+                    self.relay_pending(core, idx);
                     break;
                 }
-                ReadOutcome::Failed(e) => {
-                    self.died(core, idx, &crate::util::strerror(&e));
-                    break;
-                }
-                ReadOutcome::Protocol(e) => {
-                    self.died(core, idx, &e.to_string());
+                ReadStep::Idle => break,
+                ReadStep::Died(_, why) => {
+                    self.died(core, idx, &why);
                     break;
                 }
             }

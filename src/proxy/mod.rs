@@ -19,14 +19,13 @@ use log::{debug, info};
 use crate::poll::{self, TokenKind};
 use crate::remote::protocol::*;
 use crate::rpc::client::CloseReason;
-use crate::rpc::conn::ReadOutcome;
 use crate::rpc::keepalive::Action;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::netdaemon::{ClientId, Core, Driver, TimerKey};
 use crate::rpc::program::{self, answer};
 use crate::rpc::protocol::{self as proto, Header, MessageType, RemoteError};
 use crate::util::paths::Env;
-use upstream::{OpenRequest, Step, Upstream};
+use upstream::{OpenRequest, ReadStep, Step, Upstream};
 
 /// Stop reading a leg when the other leg has this much unwritten output.
 pub(crate) const HIGH_WATER: usize = 4 << 20;
@@ -290,26 +289,16 @@ impl ProxyDriver {
         let mut scratch = std::mem::take(&mut self.scratch);
         while self.relay_pending(core, cid) {
             let Some(up) = self.up_mut(cid) else { break };
-            match up.conn.read_once(&mut scratch, &mut up.rx) {
-                ReadOutcome::Data { drained, .. } => {
-                    up.keepalive.on_packet(Instant::now());
-                    if drained {
-                        // Route what came, then wait for the next edge.
-                        self.relay_pending(core, cid);
-                        break;
-                    }
-                }
-                ReadOutcome::WouldBlock => break,
-                ReadOutcome::Eof => {
-                    self.upstream_died(core, cid, VIR_CONNECT_CLOSE_REASON_EOF, "the daemon closed the connection");
+            match up.read_step(&mut scratch) {
+                ReadStep::More => {}
+                ReadStep::Drained => {
+                    // Route what came, then wait for the next edge.
+                    self.relay_pending(core, cid);
                     break;
                 }
-                ReadOutcome::Failed(e) => {
-                    self.upstream_died(core, cid, VIR_CONNECT_CLOSE_REASON_ERROR, &crate::util::strerror(&e));
-                    break;
-                }
-                ReadOutcome::Protocol(e) => {
-                    self.upstream_died(core, cid, VIR_CONNECT_CLOSE_REASON_ERROR, &e.to_string());
+                ReadStep::Idle => break,
+                ReadStep::Died(reason, why) => {
+                    self.upstream_died(core, cid, reason, &why);
                     break;
                 }
             }

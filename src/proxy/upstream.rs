@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::remote::protocol::*;
 use crate::rpc::client::Identity;
-use crate::rpc::conn::PacketConn;
+use crate::rpc::conn::{PacketConn, ReadOutcome};
 use crate::rpc::keepalive::KeepAlive;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::protocol::{
@@ -89,7 +89,37 @@ pub fn connect_error(path: &Path, e: &std::io::Error) -> RemoteError {
     )
 }
 
+/// What one read from the daemon gave (`Upstream::read_step`).
+pub(crate) enum ReadStep {
+    /// Packets may be queued in `rx`; read again after routing them.
+    More,
+    /// Packets may be queued; the socket is drained, wait for the next edge.
+    Drained,
+    /// Nothing to read now.
+    Idle,
+    /// The connection is over: the close reason (VIR_CONNECT_CLOSE_REASON_*) and why.
+    Died(i32, String),
+}
+
 impl Upstream {
+    /// Reads once from the daemon into `rx` and says what to do next.
+    pub(crate) fn read_step(&mut self, scratch: &mut [u8]) -> ReadStep {
+        match self.conn.read_once(scratch, &mut self.rx) {
+            ReadOutcome::Data { drained, .. } => {
+                self.keepalive.on_packet(std::time::Instant::now());
+                if drained {
+                    ReadStep::Drained
+                } else {
+                    ReadStep::More
+                }
+            }
+            ReadOutcome::WouldBlock => ReadStep::Idle,
+            ReadOutcome::Eof => ReadStep::Died(VIR_CONNECT_CLOSE_REASON_EOF, "the daemon closed the connection".into()),
+            ReadOutcome::Failed(e) => ReadStep::Died(VIR_CONNECT_CLOSE_REASON_ERROR, crate::util::strerror(&e)),
+            ReadOutcome::Protocol(e) => ReadStep::Died(VIR_CONNECT_CLOSE_REASON_ERROR, e.to_string()),
+        }
+    }
+
     /// A packet of the keepalive program from the daemon: a PING is answered with a PONG.
     /// None when `h` is not keepalive; Some(true) when output was queued on an idle leg
     /// (the caller must flush it).

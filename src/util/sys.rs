@@ -91,8 +91,8 @@ pub fn process_start_time(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Name of a user id, if the user database knows it.
-pub fn user_name(uid: u32) -> Option<String> {
+/// One field of a user id's passwd entry (`pick` returns a pointer into the entry).
+fn passwd_field(uid: u32, pick: fn(&libc::passwd) -> *const libc::c_char) -> Option<String> {
     let mut buf = vec![0u8; 1024];
     loop {
         // SAFETY: passwd is plain old data, so all-zero is a valid value.
@@ -106,35 +106,23 @@ pub fn user_name(uid: u32) -> Option<String> {
             buf.resize(buf.len() * 4, 0);
             continue;
         }
-        if rc != 0 || result.is_null() {
+        let field = pick(&pwd);
+        if rc != 0 || result.is_null() || field.is_null() {
             return None;
         }
-        // SAFETY: on success pw_name points to a NUL-terminated string inside `buf`.
-        return Some(unsafe { CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned());
+        // SAFETY: on success the entry's strings are NUL-terminated and live inside `buf`.
+        return Some(unsafe { CStr::from_ptr(field) }.to_string_lossy().into_owned());
     }
+}
+
+/// Name of a user id, if the user database knows it.
+pub fn user_name(uid: u32) -> Option<String> {
+    passwd_field(uid, |p| p.pw_name)
 }
 
 /// Home directory of a user id, from the user database.
 pub fn user_home(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: passwd is plain old data, so all-zero is a valid value.
-        let mut pwd: libc::passwd = unsafe { zeroed() };
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: every pointer refers to live memory of the stated size.
-        let rc = unsafe {
-            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
-        };
-        if rc == libc::ERANGE && buf.len() < 1 << 20 {
-            buf.resize(buf.len() * 4, 0);
-            continue;
-        }
-        if rc != 0 || result.is_null() || pwd.pw_dir.is_null() {
-            return None;
-        }
-        // SAFETY: on success pw_dir points to a NUL-terminated string inside `buf`.
-        return Some(unsafe { CStr::from_ptr(pwd.pw_dir) }.to_string_lossy().into_owned());
-    }
+    passwd_field(uid, |p| p.pw_dir)
 }
 
 /// Name of a group id, if the group database knows it.
