@@ -396,15 +396,8 @@ impl Secondary {
             }
             // The client reads again once none of its upstreams is backed up.
             let up_tx = self.links.values().filter(|l| l.cid == cid).map(|l| l.up.conn.tx_bytes()).max().unwrap_or(0);
-            if core.client(cid).is_some_and(|c| c.rx_paused) {
-                if up_tx < LOW_WATER {
-                    if let Some(c) = core.client_mut(cid) {
-                        c.rx_paused = false;
-                    }
-                    core.kick(cid);
-                } else {
-                    still = true;
-                }
+            if core.client(cid).is_some_and(|c| c.rx_paused) && !crate::proxy::resume_client_if_drained(core, cid, up_tx) {
+                still = true;
             }
             if still {
                 self.paused.push(idx);

@@ -547,15 +547,8 @@ impl Driver for ProxyDriver {
                 let client_tx = core.client(cid).map(|c| c.tx_bytes()).unwrap_or(0);
                 let client_paused = core.client(cid).is_some_and(|c| c.rx_paused);
                 let mut still = false;
-                if client_paused {
-                    if up_tx < LOW_WATER {
-                        if let Some(c) = core.client_mut(cid) {
-                            c.rx_paused = false;
-                        }
-                        core.kick(cid);
-                    } else {
-                        still = true;
-                    }
+                if client_paused && !resume_client_if_drained(core, cid, up_tx) {
+                    still = true;
                 }
                 if up_paused {
                     if client_tx < LOW_WATER {
@@ -588,4 +581,17 @@ impl Driver for ProxyDriver {
         }
         self.clients.clear();
     }
+}
+
+/// Lets a client whose reading was paused (its upstream backed up) read again once the
+/// upstream's queue is below LOW_WATER. Returns false when it must stay paused.
+pub(crate) fn resume_client_if_drained(core: &mut Core, cid: ClientId, up_tx: usize) -> bool {
+    if up_tx >= LOW_WATER {
+        return false;
+    }
+    if let Some(c) = core.client_mut(cid) {
+        c.rx_paused = false;
+    }
+    core.kick(cid);
+    true
 }
