@@ -121,13 +121,7 @@ fn probe_sizes(out_dir: &Path, cflags: &[String]) -> Result<String, String> {
     let exe = out_dir.join("libxl_probe");
     fs::write(&src, PROBE_C).map_err(|e| format!("write {}: {e}", src.display()))?;
     let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let out = Command::new(&cc)
-        .args(cflags)
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .map_err(|e| format!("cannot run {cc}: {e}"))?;
+    let out = Command::new(&cc).args(cflags).arg("-o").arg(&exe).arg(&src).output().map_err(|e| format!("cannot run {cc}: {e}"))?;
     if !out.status.success() {
         return Err(format!("{cc} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
     }

@@ -16,12 +16,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod admin;
-pub mod poll;
-pub mod proxy;
 #[cfg(feature = "xen")]
 pub mod libxl;
 #[cfg(feature = "xen")]
 pub mod libxl_ffi;
+pub mod poll;
+pub mod proxy;
 pub mod remote;
 pub mod rpc;
 pub mod util;
@@ -32,5 +32,4 @@ pub mod xdr;
 pub const LIBVIRT_VERSION: (u32, u32, u32) = (9, 0, 0);
 
 /// `LIBVIRT_VERSION` as libvirt encodes it on the wire (major*1000000 + minor*1000 + micro).
-pub const LIBVIRT_VERSION_NUMBER: u64 =
-    LIBVIRT_VERSION.0 as u64 * 1_000_000 + LIBVIRT_VERSION.1 as u64 * 1000 + LIBVIRT_VERSION.2 as u64;
+pub const LIBVIRT_VERSION_NUMBER: u64 = LIBVIRT_VERSION.0 as u64 * 1_000_000 + LIBVIRT_VERSION.1 as u64 * 1000 + LIBVIRT_VERSION.2 as u64;

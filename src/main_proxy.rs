@@ -11,12 +11,7 @@ fn main() {
     let code = daemon::run(
         &SPEC,
         Box::new(|ctx, _core| {
-            Ok(Box::new(ProxyDriver::new(
-                ctx.privileged,
-                ctx.env.clone(),
-                ctx.config.keepalive_interval,
-                ctx.config.keepalive_count,
-            )))
+            Ok(Box::new(ProxyDriver::new(ctx.privileged, ctx.env.clone(), ctx.config.keepalive_interval, ctx.config.keepalive_count)))
         }),
     );
     std::process::exit(code);

@@ -22,9 +22,8 @@ mod macros;
 mod typed_param;
 pub use fuzz::fuzz_target;
 pub use typed_param::{
-    TypedParam, TypedParamValue, VIR_TYPED_PARAM_BOOLEAN, VIR_TYPED_PARAM_DOUBLE,
-    VIR_TYPED_PARAM_FIELD_LENGTH, VIR_TYPED_PARAM_INT, VIR_TYPED_PARAM_LLONG,
-    VIR_TYPED_PARAM_STRING, VIR_TYPED_PARAM_UINT, VIR_TYPED_PARAM_ULLONG,
+    TypedParam, TypedParamValue, VIR_TYPED_PARAM_BOOLEAN, VIR_TYPED_PARAM_DOUBLE, VIR_TYPED_PARAM_FIELD_LENGTH, VIR_TYPED_PARAM_INT,
+    VIR_TYPED_PARAM_LLONG, VIR_TYPED_PARAM_STRING, VIR_TYPED_PARAM_UINT, VIR_TYPED_PARAM_ULLONG,
 };
 
 #[cfg(test)]
@@ -58,17 +57,9 @@ pub enum BadStringKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XdrError {
     /// The input ends before `what` is complete.
-    Truncated {
-        what: &'static str,
-        need: usize,
-        have: usize,
-    },
+    Truncated { what: &'static str, need: usize, have: usize },
     /// A length or count is over the maximum the protocol allows for `what`.
-    TooLong {
-        what: &'static str,
-        len: u32,
-        max: u32,
-    },
+    TooLong { what: &'static str, len: u32, max: u32 },
     /// An XDR bool that is neither 0 nor 1.
     BadBool(u32),
     /// The "value follows" flag of optional data that is neither 0 nor 1.
@@ -148,11 +139,7 @@ impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], XdrError> {
         let have = self.remaining();
         if n > have {
-            return Err(XdrError::Truncated {
-                what,
-                need: n,
-                have,
-            });
+            return Err(XdrError::Truncated { what, need: n, have });
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
@@ -218,11 +205,8 @@ impl<'a> Reader<'a> {
 
     /// `opaque name[n]`: `n` bytes and their padding (which must be present).
     pub fn opaque_fixed(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
-        let padded = n.checked_add(pad_len(n)).ok_or(XdrError::Truncated {
-            what: "opaque data",
-            need: usize::MAX,
-            have: self.remaining(),
-        })?;
+        let padded =
+            n.checked_add(pad_len(n)).ok_or(XdrError::Truncated { what: "opaque data", need: usize::MAX, have: self.remaining() })?;
         let s = self.take(padded, "opaque data")?;
         Ok(&s[..n])
     }
@@ -254,11 +238,7 @@ impl<'a> Reader<'a> {
     /// `string name<max>` borrowed from the input: no NUL, valid UTF-8.
     pub fn str(&mut self, max: u32) -> Result<&'a str, XdrError> {
         let s = self.string_bytes(max)?;
-        std::str::from_utf8(s).map_err(|e| {
-            XdrError::BadString(BadStringKind::InvalidUtf8 {
-                valid_up_to: e.valid_up_to(),
-            })
-        })
+        std::str::from_utf8(s).map_err(|e| XdrError::BadString(BadStringKind::InvalidUtf8 { valid_up_to: e.valid_up_to() }))
     }
 
     /// `string name<max>` as an owned `String`.
@@ -272,21 +252,13 @@ impl<'a> Reader<'a> {
     pub fn array_len(&mut self, max: u32, min_elem_size: usize) -> Result<usize, XdrError> {
         let len = self.word("array length").map(u32::from_be_bytes)?;
         if len > max {
-            return Err(XdrError::TooLong {
-                what: "array",
-                len,
-                max,
-            });
+            return Err(XdrError::TooLong { what: "array", len, max });
         }
         let n = len as usize;
         let need = n.saturating_mul(min_elem_size);
         let have = self.remaining();
         if need > have {
-            return Err(XdrError::Truncated {
-                what: "array elements",
-                need,
-                have,
-            });
+            return Err(XdrError::Truncated { what: "array elements", need, have });
         }
         Ok(n)
     }
@@ -315,9 +287,7 @@ impl Writer {
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        Writer {
-            buf: Vec::with_capacity(n),
-        }
+        Writer { buf: Vec::with_capacity(n) }
     }
 
     /// Continues writing at the end of `buf`.

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -69,10 +69,7 @@ impl Proxy {
 
 /// "name : value" lines (srv-threadpool-info, srv-clients-info, client-info) as a map.
 fn fields(out: &str) -> HashMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    out.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
 /// The rows of a virt-admin table (srv-list, srv-clients-list), split on blanks.
@@ -329,10 +326,7 @@ fn admin_socket_refuses_other_uid() {
         return;
     }
     let log = TestDir::new("admin-log");
-    let p = Proxy::start(&format!(
-        "unix_sock_admin_perms = \"0777\"\nlog_outputs = \"3:file:{}\"\n",
-        log.join("daemon.log").display()
-    ));
+    let p = Proxy::start(&format!("unix_sock_admin_perms = \"0777\"\nlog_outputs = \"3:file:{}\"\n", log.join("daemon.log").display()));
     let sock = p.admin_sock();
     assert_eq!(fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o777);
     let uri = format!("virtproxyd:///system?socket={}", sock.display());
@@ -347,12 +341,7 @@ fn admin_socket_refuses_other_uid() {
     // The daemon hangs up at once: virt-admin either reports it or, writing its first call
     // after the hang-up, dies of SIGPIPE (as it does against libvirt's own daemons).
     let sigpipe = out.status.signal() == Some(libc::SIGPIPE);
-    assert!(
-        sigpipe || text(&out.stderr).contains("Failed to connect to the admin server"),
-        "{:?}: {}",
-        out.status,
-        text(&out.stderr)
-    );
+    assert!(sigpipe || text(&out.stderr).contains("Failed to connect to the admin server"), "{:?}: {}", out.status, text(&out.stderr));
     let logged = fs::read_to_string(log.join("daemon.log")).unwrap_or_default();
     assert!(logged.contains("Rejecting admin client"), "daemon log: {logged}");
     // The owner is still served on the same socket.

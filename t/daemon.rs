@@ -181,7 +181,10 @@ fn daemon_mode_reports_start_failure() {
     let cfg = d.write("c.conf", &config_in(&d.path, &format!("log_outputs = \"3:file:{}\"", d.join("log").display())));
     let (code, _, err) = out(proxy().arg("-d").arg("-f").arg(&cfg).arg("-p").arg(d.join("p.pid")));
     assert_eq!(code, 1);
-    assert!(err.contains("error: Unable to initialize network sockets. Check /var/log/messages or run without --daemon for more info."), "{err}");
+    assert!(
+        err.contains("error: Unable to initialize network sockets. Check /var/log/messages or run without --daemon for more info."),
+        "{err}"
+    );
     assert!(!d.join("p.pid").exists());
 }
 
@@ -339,15 +342,8 @@ fn ready_is_notified_on_notify_socket() {
     let sock = std::os::unix::net::UnixDatagram::bind(&ns).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let cfg = d.write("c.conf", &config_in(&d.path, ""));
-    let mut child = proxy()
-        .arg("-f")
-        .arg(&cfg)
-        .arg("-p")
-        .arg(d.join("p.pid"))
-        .env("NOTIFY_SOCKET", &ns)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        proxy().arg("-f").arg(&cfg).arg("-p").arg(d.join("p.pid")).env("NOTIFY_SOCKET", &ns).stderr(Stdio::null()).spawn().unwrap();
     let mut buf = [0u8; 64];
     let n = sock.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"READY=1");

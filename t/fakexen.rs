@@ -23,8 +23,7 @@ use mio::{Events, Poll};
 use common::fakexen::FakeXen;
 use common::TestDir;
 use virtlite::libxl_ffi::{
-    is_libxl_aux, ConsoleType, Ctx, DomainConfig, LibxlEvent, LibxlEvents, LogLevel, Logger, ShutdownReason, ERROR_INVAL,
-    ERROR_NOPARAVIRT,
+    is_libxl_aux, ConsoleType, Ctx, DomainConfig, LibxlEvent, LibxlEvents, LogLevel, Logger, ShutdownReason, ERROR_INVAL, ERROR_NOPARAVIRT,
 };
 use virtlite::poll::{split_token, TokenKind};
 

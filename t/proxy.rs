@@ -11,7 +11,8 @@ use common::*;
 use virtlite::remote::protocol::ConnectOpenArgs;
 use virtlite::rpc::protocol::*;
 
-const DOMAIN_XML: &str = "<domain type='qemu'><name>NAME</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>";
+const DOMAIN_XML: &str =
+    "<domain type='qemu'><name>NAME</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>";
 
 fn ok(o: &std::process::Output) -> String {
     assert!(o.status.success(), "command failed:\nstdout: {}\nstderr: {}", text(&o.stdout), text(&o.stderr));

@@ -84,7 +84,14 @@ fn pings_from_client_are_answered_even_without_keepalive_started() {
 #[test]
 fn virsh_with_keepalive_stays_connected_through_idle_periods() {
     let s = ProxySetup::start("kavirsh", false, "keepalive_interval = 1\nkeepalive_count = 2");
-    let script = s.dir.write("cmds.sh", &format!("(echo uri; sleep 5; echo uri; sleep 4; echo hostname) | HOME={} virsh -k 1 -K 2 -c '{}'\n", s.libvirtd.home.display(), s.proxy_uri()));
+    let script = s.dir.write(
+        "cmds.sh",
+        &format!(
+            "(echo uri; sleep 5; echo uri; sleep 4; echo hostname) | HOME={} virsh -k 1 -K 2 -c '{}'\n",
+            s.libvirtd.home.display(),
+            s.proxy_uri()
+        ),
+    );
     let mut c = as_nobody("/bin/sh");
     c.arg(&script);
     let o = run_with_timeout(&mut c, Duration::from_secs(60));

@@ -141,7 +141,10 @@ fn digest_md5_security_layer_on_tcp_works() {
 #[test]
 fn wrong_password_refused() {
     let t = setup("saslbadpw", "scram-sha-256", "auth_unix_rw = \"sasl\"", false);
-    let bad = t.s.dir.write("bad-auth.conf", &format!("[credentials-test]\nauthname={USER}\npassword=wrong\n\n[auth-libvirt-default]\ncredentials=test\n"));
+    let bad = t.s.dir.write(
+        "bad-auth.conf",
+        &format!("[credentials-test]\nauthname={USER}\npassword=wrong\n\n[auth-libvirt-default]\ncredentials=test\n"),
+    );
     let mut c = as_nobody("virsh");
     c.env("HOME", &t.s.libvirtd.home).env("LIBVIRT_AUTH_FILE", &bad).arg("-c").arg(t.s.proxy_uri()).arg("uri");
     let o = run_with_timeout(&mut c, Duration::from_secs(60));

@@ -265,7 +265,11 @@ fn bad_server_certificate_stops_start_naming_file() {
 fn unknown_tls_priority_refused_at_start() {
     let dir = TestDir::new("tlsprio");
     let pki = Pki::new(&dir.path);
-    let conf = format!("listen_tls = 1\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{}\"\ntls_priority = \"NORMAL:+BOGUS\"\n{}", free_port(), pki.server_conf());
+    let conf = format!(
+        "listen_tls = 1\nlisten_addr = \"127.0.0.1\"\ntls_port = \"{}\"\ntls_priority = \"NORMAL:+BOGUS\"\n{}",
+        free_port(),
+        pki.server_conf()
+    );
     let cfg = dir.write("prio.conf", &config_in(&dir.path, &conf));
     let out = run_with_timeout(
         std::process::Command::new(PROXY).arg("-f").arg(&cfg).arg("-p").arg(dir.join("p.pid")).env("XDG_RUNTIME_DIR", &dir.path),
@@ -274,7 +278,6 @@ fn unknown_tls_priority_refused_at_start() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("+BOGUS"), "{}", text(&out.stderr));
 }
-
 
 #[test]
 fn socket_activation_serves_tcp_and_tls_names() {

@@ -62,10 +62,7 @@ impl Host {
         for (k, v) in self.fx.env() {
             c.env(k, v);
         }
-        c.env("VIRTLITE_ROOT", &self.root)
-            .env_remove("LIBVIRT_DEBUG")
-            .env_remove("LIBVIRT_LOG_OUTPUTS")
-            .env_remove("LIBVIRT_LOG_FILTERS");
+        c.env("VIRTLITE_ROOT", &self.root).env_remove("LIBVIRT_DEBUG").env_remove("LIBVIRT_LOG_OUTPUTS").env_remove("LIBVIRT_LOG_FILTERS");
         c
     }
 
@@ -526,7 +523,6 @@ fn virsh_through_virtproxyd_manages_xen_guests() {
     let e = h.virsh_err(&ro, &["start", "x"]);
     assert!(e.contains("read only access prevents"), "{e}");
 }
-
 
 #[test]
 fn console_stream_carries_guest_output() {

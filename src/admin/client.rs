@@ -24,8 +24,7 @@ pub const VIR_CLIENT_INFO_SELINUX_CONTEXT: &str = "selinux_context";
 
 /// The live clients of server `srv`, oldest first (libvirt keeps them in connection order).
 fn clients_of(core: &Core, srv: usize) -> Vec<(ClientId, &Client)> {
-    let mut v: Vec<(ClientId, &Client)> =
-        core.clients().filter(|(_, c)| c.server == srv && c.closed.is_none()).collect();
+    let mut v: Vec<(ClientId, &Client)> = core.clients().filter(|(_, c)| c.server == srv && c.closed.is_none()).collect();
     v.sort_by_key(|(_, c)| c.id);
     v
 }
@@ -49,9 +48,8 @@ pub fn list(core: &Core, a: ListClientsArgs) -> Result<ListClientsRet, AdminErro
     let srv = super::server::find(core, &a.srv.name)?;
     params::check_flags(a.flags, "adminServerListClients")?;
     let all = clients_of(core, srv);
-    let (clients, ret) = params::listed(all.len(), a.need_results, "client", ADMIN_CLIENT_LIST_MAX, || {
-        all.iter().map(|(_, c)| nonnull(core, c)).collect()
-    })?;
+    let (clients, ret) =
+        params::listed(all.len(), a.need_results, "client", ADMIN_CLIENT_LIST_MAX, || all.iter().map(|(_, c)| nonnull(core, c)).collect())?;
     Ok(ListClientsRet { clients, ret })
 }
 

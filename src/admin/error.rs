@@ -6,15 +6,14 @@
 use std::fmt;
 
 use crate::rpc::protocol::{
-    RemoteError, VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG,
-    VIR_ERR_NO_CLIENT, VIR_ERR_NO_SERVER, VIR_ERR_SYSTEM_ERROR, VIR_FROM_ADMIN, VIR_FROM_NONE,
-    VIR_FROM_RPC,
+    RemoteError, VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CLIENT, VIR_ERR_NO_SERVER,
+    VIR_ERR_SYSTEM_ERROR, VIR_FROM_ADMIN, VIR_FROM_NONE, VIR_FROM_RPC,
 };
 use crate::rpc::threadpool::PoolError;
 use crate::util::log::LogError;
 use crate::xdr::{
-    VIR_TYPED_PARAM_BOOLEAN, VIR_TYPED_PARAM_DOUBLE, VIR_TYPED_PARAM_INT, VIR_TYPED_PARAM_LLONG,
-    VIR_TYPED_PARAM_STRING, VIR_TYPED_PARAM_UINT, VIR_TYPED_PARAM_ULLONG,
+    VIR_TYPED_PARAM_BOOLEAN, VIR_TYPED_PARAM_DOUBLE, VIR_TYPED_PARAM_INT, VIR_TYPED_PARAM_LLONG, VIR_TYPED_PARAM_STRING,
+    VIR_TYPED_PARAM_UINT, VIR_TYPED_PARAM_ULLONG,
 };
 
 #[derive(Debug)]
@@ -29,17 +28,28 @@ pub enum AdminError {
     /// No client with that id, as CLIENT_GET_INFO's dispatcher reports it.
     NoClientMatching(u64),
     /// Flags the procedure does not know; `func` is the C function that checks them.
-    UnsupportedFlags { flags: u32, func: &'static str },
+    UnsupportedFlags {
+        flags: u32,
+        func: &'static str,
+    },
     /// A typed parameter's name does not fit libvirt's 80-byte field.
     ParamNameTooLong(String),
     ParamNotSupported(String),
     ParamRepeated(String),
-    ParamType { field: String, got: i32, expected: i32 },
+    ParamType {
+        field: String,
+        got: i32,
+        expected: i32,
+    },
     MinWorkersAboveMax,
     MaxWorkersZeroSwitch,
     MaxClientsBelowUnauth,
     /// A list longer than the protocol allows (`what` is "server" or "client").
-    TooMany { what: &'static str, count: usize, limit: u32 },
+    TooMany {
+        what: &'static str,
+        count: usize,
+        limit: u32,
+    },
     NoTlsService,
     ThreadPool(PoolError),
     Logging(LogError),
@@ -68,18 +78,12 @@ impl AdminError {
         use AdminError::*;
         let (code, domain, text) = match self {
             NoServerNamed(n) => (VIR_ERR_NO_SERVER, VIR_FROM_RPC, format!("No server named '{n}'")),
-            NoServerMatching(n) => {
-                (VIR_ERR_NO_SERVER, VIR_FROM_ADMIN, format!("no server with matching name '{n}' found"))
-            }
+            NoServerMatching(n) => (VIR_ERR_NO_SERVER, VIR_FROM_ADMIN, format!("no server with matching name '{n}' found")),
             NoClientWithId(id) => (VIR_ERR_NO_CLIENT, VIR_FROM_RPC, format!("No client with matching ID '{id}'")),
-            NoClientMatching(id) => {
-                (VIR_ERR_NO_CLIENT, VIR_FROM_ADMIN, format!("no client with matching id '{id}' found"))
+            NoClientMatching(id) => (VIR_ERR_NO_CLIENT, VIR_FROM_ADMIN, format!("no client with matching id '{id}' found")),
+            UnsupportedFlags { flags, func } => {
+                (VIR_ERR_INVALID_ARG, VIR_FROM_ADMIN, format!("unsupported flags (0x{flags:x}) in function {func}"))
             }
-            UnsupportedFlags { flags, func } => (
-                VIR_ERR_INVALID_ARG,
-                VIR_FROM_ADMIN,
-                format!("unsupported flags (0x{flags:x}) in function {func}"),
-            ),
             ParamNameTooLong(f) => (VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, format!("parameter {f} too big for destination")),
             ParamNotSupported(f) => (VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_FROM_NONE, format!("parameter '{f}' not supported")),
             ParamRepeated(f) => (VIR_ERR_INVALID_ARG, VIR_FROM_NONE, format!("parameter '{f}' occurs multiple times")),
@@ -93,28 +97,19 @@ impl AdminError {
                     typed_param_type_name(*expected)
                 ),
             ),
-            MinWorkersAboveMax => {
-                (VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "minWorkers cannot be larger than maxWorkers".to_string())
+            MinWorkersAboveMax => (VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "minWorkers cannot be larger than maxWorkers".to_string()),
+            MaxWorkersZeroSwitch => {
+                (VIR_ERR_INVALID_ARG, VIR_FROM_NONE, "maxWorkers must not be switched from zero to non-zero and vice versa".to_string())
             }
-            MaxWorkersZeroSwitch => (
-                VIR_ERR_INVALID_ARG,
-                VIR_FROM_NONE,
-                "maxWorkers must not be switched from zero to non-zero and vice versa".to_string(),
-            ),
             MaxClientsBelowUnauth => (
                 VIR_ERR_INVALID_ARG,
                 VIR_FROM_RPC,
-                "The overall maximum number of clients must not be less than the number of clients waiting for authentication"
-                    .to_string(),
+                "The overall maximum number of clients must not be less than the number of clients waiting for authentication".to_string(),
             ),
             TooMany { what, count, limit } => {
                 (VIR_ERR_INTERNAL_ERROR, VIR_FROM_ADMIN, format!("Too many {what}s '{count}' for limit '{limit}'"))
             }
-            NoTlsService => (
-                VIR_ERR_INTERNAL_ERROR,
-                VIR_FROM_RPC,
-                "no tls service found, unable to update tls files".to_string(),
-            ),
+            NoTlsService => (VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC, "no tls service found, unable to update tls files".to_string()),
             ThreadPool(e) => (VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, e.to_string()),
             Logging(e) => return log_error(e),
             Driver(e) => return e.clone(),

@@ -73,12 +73,7 @@ pub fn dispatch(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: Pa
 }
 
 /// Decodes the arguments, runs the procedure and sends its answer.
-fn call<A: Xdr, R: Xdr>(
-    core: &mut Core,
-    cid: ClientId,
-    pkt: &Packet,
-    f: impl FnOnce(&mut Core, A) -> Result<R, AdminError>,
-) {
+fn call<A: Xdr, R: Xdr>(core: &mut Core, cid: ClientId, pkt: &Packet, f: impl FnOnce(&mut Core, A) -> Result<R, AdminError>) {
     let res = program::args::<A>(pkt).and_then(|a| {
         f(core, a).map_err(|e| {
             debug!("admin call {} failed: {e}", pkt.header.proc_);

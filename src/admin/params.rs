@@ -127,10 +127,7 @@ pub struct LimitsChange {
 /// What SERVER_SET_CLIENT_LIMITS asks for, checked against the current limits.
 // C: adminServerSetClientLimits + the check of virNetServerSetClientLimits
 pub fn client_limits_change(params: &[TypedParam], cur_max: usize, cur_unauth_max: usize) -> Result<LimitsChange, AdminError> {
-    validate(
-        params,
-        &[(VIR_SERVER_CLIENTS_MAX, VIR_TYPED_PARAM_UINT), (VIR_SERVER_CLIENTS_UNAUTH_MAX, VIR_TYPED_PARAM_UINT)],
-    )?;
+    validate(params, &[(VIR_SERVER_CLIENTS_MAX, VIR_TYPED_PARAM_UINT), (VIR_SERVER_CLIENTS_UNAUTH_MAX, VIR_TYPED_PARAM_UINT)])?;
     let change = LimitsChange {
         max: get_uint(params, VIR_SERVER_CLIENTS_MAX).map(|v| v as usize),
         unauth_max: get_uint(params, VIR_SERVER_CLIENTS_UNAUTH_MAX).map(|v| v as usize),

@@ -49,10 +49,7 @@ fn golden_list_servers_ret_encodes_and_decodes() {
 
 #[test]
 fn golden_client_get_info_args_encodes_and_decodes() {
-    let args = ClientArgs {
-        clnt: NonnullClient { srv: srv("admin"), id: 3, timestamp: 0x0102_0304_0506_0708, transport: 2 },
-        flags: 0,
-    };
+    let args = ClientArgs { clnt: NonnullClient { srv: srv("admin"), id: 3, timestamp: 0x0102_0304_0506_0708, transport: 2 }, flags: 0 };
     #[rustfmt::skip]
     let golden: [u8; 36] = [
         0, 0, 0, 5,                 // clnt.srv.name length: 5
@@ -336,10 +333,7 @@ fn log_syntax_error_is_invalid_argument() {
 
 #[test]
 fn log_open_failure_is_system_error_with_errno() {
-    let err = crate::util::log::LogError::Io {
-        path: "/nonexistent/x.log".into(),
-        err: std::io::Error::from_raw_os_error(libc::ENOENT),
-    };
+    let err = crate::util::log::LogError::Io { path: "/nonexistent/x.log".into(), err: std::io::Error::from_raw_os_error(libc::ENOENT) };
     let e = AdminError::Logging(err).to_remote();
     assert_eq!((e.code, e.int1), (VIR_ERR_SYSTEM_ERROR, libc::ENOENT));
     assert_eq!(e.message(), "failed to open /nonexistent/x.log: No such file or directory");

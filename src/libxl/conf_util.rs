@@ -18,13 +18,7 @@ pub const LIBXL_MAC_PREFIX: [u8; 3] = [0x00, 0x16, 0x3e];
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), ConfError> {
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(buf))
-        .map_err(|e| {
-            ConfError::new(
-                VIR_ERR_INTERNAL_ERROR,
-                VIR_FROM_NONE,
-                format!("unable to read /dev/urandom: {e}"),
-            )
-        })
+        .map_err(|e| ConfError::new(VIR_ERR_INTERNAL_ERROR, VIR_FROM_NONE, format!("unable to read /dev/urandom: {e}")))
 }
 
 /// A random version 4 UUID.
@@ -106,10 +100,7 @@ pub fn mac_parse(s: &str) -> Option<[u8; 6]> {
 /// "00:16:3e:ab:cd:ef".
 // C: virMacAddrFormat
 pub fn mac_format(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 /// A random address under the Xen prefix.
@@ -156,11 +147,7 @@ pub fn scale_integer(value: u64, suffix: Option<&str>, scale: u64, limit: u64) -
         }
     };
     if value != 0 && value > limit / factor {
-        return Err(ConfError::new(
-            VIR_ERR_OVERFLOW,
-            VIR_FROM_NONE,
-            format!("value too large: {value}{shown}"),
-        ));
+        return Err(ConfError::new(VIR_ERR_OVERFLOW, VIR_FROM_NONE, format!("value too large: {value}{shown}")));
     }
     Ok(value * factor)
 }

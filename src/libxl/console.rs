@@ -81,7 +81,8 @@ impl Consoles {
                 send_stream(core, old.0, old.1, MessageStatus::Ok, &[]);
             }
         }
-        let pty = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path).map_err(OpenError::Io)?;
+        let pty =
+            OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path).map_err(OpenError::Io)?;
         let idx = self.next;
         self.next += 1;
         poll::register_fd_readable(&core.registry, pty.as_raw_fd(), poll::token(TokenKind::Aux, idx)).map_err(OpenError::Io)?;

@@ -9,8 +9,8 @@ use super::domain_event::*;
 use super::domain_obj::DomainObj;
 use super::driver::XenDriver;
 use super::lifecycle::*;
-use crate::remote::domain_proto::*;
 use crate::remote::domain_proto::NonnullDomain;
+use crate::remote::domain_proto::*;
 use crate::remote::protocol::{ConnectOpenArgs, SupportsFeatureArgs, SupportsFeatureRet};
 use crate::rpc::message::Packet;
 use crate::rpc::netdaemon::{ClientId, Core};
@@ -142,11 +142,9 @@ impl XenDriver {
     // C: virCheckReadOnlyGoto
     pub(super) fn writable(&self, cid: ClientId, api: &str) -> Result<(), RemoteError> {
         match self.conns.get(&cid) {
-            Some(c) if c.readonly => Err(RemoteError::new(
-                VIR_ERR_OPERATION_DENIED,
-                VIR_FROM_NONE,
-                Some(&format!("read only access prevents {api}")),
-            )),
+            Some(c) if c.readonly => {
+                Err(RemoteError::new(VIR_ERR_OPERATION_DENIED, VIR_FROM_NONE, Some(&format!("read only access prevents {api}"))))
+            }
             _ => Ok(()),
         }
     }
@@ -271,7 +269,8 @@ impl XenDriver {
                 Ok(DomRet { dom: d.nn(i)? })
             }),
             24 => self.run(core, cid, pkt, |d, a: LookupUuidArgs| {
-                let i = d.doms.by_uuid(&a.uuid).ok_or_else(|| no_domain(format!("no domain with matching uuid '{}'", uuid_str(&a.uuid))))?;
+                let i =
+                    d.doms.by_uuid(&a.uuid).ok_or_else(|| no_domain(format!("no domain with matching uuid '{}'", uuid_str(&a.uuid))))?;
                 Ok(DomRet { dom: d.nn(i)? })
             }),
             11 => self.run(core, cid, pkt, |d, a: XmlArgs| d.define(cid, &a.xml, 0, "virDomainDefineXML")),
@@ -279,7 +278,9 @@ impl XenDriver {
             35 => self.run(core, cid, pkt, |d, a: DomArgs| d.undefine(cid, &a.dom, 0, "virDomainUndefine")),
             231 => self.run(core, cid, pkt, |d, a: DomFlagsArgs| d.undefine(cid, &a.dom, a.flags, "virDomainUndefineFlags")),
             9 => self.run(core, cid, pkt, |d, a: DomArgs| d.create(cid, &a.dom, 0, "virDomainCreate").map(|_| ())),
-            196 => self.run(core, cid, pkt, |d, a: DomFlagsArgs| d.create(cid, &a.dom, a.flags, "virDomainCreateWithFlags").map(|dom| DomRet { dom })),
+            196 => self.run(core, cid, pkt, |d, a: DomFlagsArgs| {
+                d.create(cid, &a.dom, a.flags, "virDomainCreateWithFlags").map(|dom| DomRet { dom })
+            }),
             10 => self.run(core, cid, pkt, |d, a: XmlFlagsArgs| d.create_xml(cid, &a.xml, a.flags)),
             12 => self.run(core, cid, pkt, |d, a: DomArgs| d.destroy(cid, &a.dom, 0, "virDomainDestroy")),
             234 => self.run(core, cid, pkt, |d, a: DomFlagsArgs| d.destroy(cid, &a.dom, a.flags, "virDomainDestroyFlags")),
@@ -305,7 +306,9 @@ impl XenDriver {
                 let def = if a.flags & AFFECT_CONFIG != 0 { o.persistent_def() } else { &o.def };
                 Ok(IntRet { v: if a.flags & VCPU_MAXIMUM != 0 { def.vcpu.max } else { def.vcpus() } as i32 })
             }),
-            19 => self.run(core, cid, pkt, |d, a: DomArgs| Ok(StringRet { s: d.obj(d.find(&a.dom)?)?.def.os.os_type.as_str().to_string() })),
+            19 => {
+                self.run(core, cid, pkt, |d, a: DomArgs| Ok(StringRet { s: d.obj(d.find(&a.dom)?)?.def.os.os_type.as_str().to_string() }))
+            }
             150 => self.run(core, cid, pkt, |d, a: DomArgs| Ok(IntRet { v: d.obj(d.find(&a.dom)?)?.is_active() as i32 })),
             151 => self.run(core, cid, pkt, |d, a: DomArgs| Ok(IntRet { v: d.obj(d.find(&a.dom)?)?.persistent as i32 })),
             202 => self.run(core, cid, pkt, |d, a: DomArgs| {
@@ -319,7 +322,9 @@ impl XenDriver {
             }),
             31 => self.run(core, cid, pkt, |d, a: SetMemoryArgs| d.set_memory(cid, &a.dom, a.memory, AFFECT_LIVE, "virDomainSetMemory")),
             30 => self.run(core, cid, pkt, |d, a: SetMemoryArgs| d.set_memory(cid, &a.dom, a.memory, MEM_MAXIMUM, "virDomainSetMaxMemory")),
-            204 => self.run(core, cid, pkt, |d, a: SetMemoryFlagsArgs| d.set_memory(cid, &a.dom, a.memory, a.flags, "virDomainSetMemoryFlags")),
+            204 => {
+                self.run(core, cid, pkt, |d, a: SetMemoryFlagsArgs| d.set_memory(cid, &a.dom, a.memory, a.flags, "virDomainSetMemoryFlags"))
+            }
             105 => self.run(core, cid, pkt, |d, (): ()| {
                 d.events.register_legacy(cid, EVENT_ID_LIFECYCLE).map_err(|e| err(VIR_ERR_OPERATION_FAILED, &e.to_string()))?;
                 Ok(IntRet { v: 1 })
@@ -328,26 +333,21 @@ impl XenDriver {
                 d.events.deregister_legacy(cid, EVENT_ID_LIFECYCLE).map_err(|e| err(VIR_ERR_OPERATION_FAILED, &e.to_string()))?;
                 Ok(IntRet { v: 0 })
             }),
-            167 => self.run(core, cid, pkt, |d, a: EventIdArgs| {
-                d.events.register_legacy(cid, a.event_id).map_err(|e| reg_err(&e))
-            }),
-            168 => self.run(core, cid, pkt, |d, a: EventIdArgs| {
-                d.events.deregister_legacy(cid, a.event_id).map_err(|e| reg_err(&e))
-            }),
+            167 => self.run(core, cid, pkt, |d, a: EventIdArgs| d.events.register_legacy(cid, a.event_id).map_err(|e| reg_err(&e))),
+            168 => self.run(core, cid, pkt, |d, a: EventIdArgs| d.events.deregister_legacy(cid, a.event_id).map_err(|e| reg_err(&e))),
             316 => self.run(core, cid, pkt, |d, a: CallbackRegisterArgs| {
                 let id = d.events.register_callback(cid, a.event_id, a.dom.map(|x| x.uuid)).map_err(|e| reg_err(&e))?;
                 Ok(CallbackRegisterRet { callback_id: id })
             }),
-            317 => self.run(core, cid, pkt, |d, a: CallbackIdArgs| {
-                d.events.deregister_callback(cid, a.callback_id).map_err(|e| reg_err(&e))
-            }),
+            317 => {
+                self.run(core, cid, pkt, |d, a: CallbackIdArgs| d.events.deregister_callback(cid, a.callback_id).map_err(|e| reg_err(&e)))
+            }
             _ => {
                 let e = RemoteError::new(VIR_ERR_NO_SUPPORT, VIR_FROM_NONE, Some(&api_name(p)));
                 core.reply_error(cid, &pkt.header, &e);
             }
         }
     }
-
 }
 
 /// This host's name.

@@ -239,9 +239,16 @@ pub struct ClockDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClockOffset {
     /// `reset`: adjustment='reset'.
-    Utc { reset: bool },
-    Localtime { reset: bool },
-    Variable { adjustment: i64, basis: ClockBasis },
+    Utc {
+        reset: bool,
+    },
+    Localtime {
+        reset: bool,
+    },
+    Variable {
+        adjustment: i64,
+        basis: ClockBasis,
+    },
     Timezone(String),
     Absolute(u64),
 }
@@ -341,17 +348,9 @@ impl DomainState {
                 "api error",
             ],
             DomainState::Shutdown => &["unknown", "user"],
-            DomainState::Shutoff => &[
-                "unknown",
-                "shutdown",
-                "destroyed",
-                "crashed",
-                "migrated",
-                "saved",
-                "failed",
-                "from snapshot",
-                "daemon",
-            ],
+            DomainState::Shutoff => {
+                &["unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"]
+            }
             DomainState::Crashed => &["unknown", "panicked"],
         }
     }

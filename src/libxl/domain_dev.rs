@@ -296,11 +296,7 @@ pub struct VncDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphicsListen {
     /// type='address'; `auto_generated` marks an address the driver filled in.
-    Address {
-        address: Option<String>,
-        from_config: u32,
-        auto_generated: bool,
-    },
+    Address { address: Option<String>, from_config: u32, auto_generated: bool },
     /// type='none'.
     None { from_config: u32 },
 }

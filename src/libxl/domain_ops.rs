@@ -14,8 +14,8 @@ use super::domain_xml::{self, FormatFlags, ParseFlags};
 use super::driver::{Conn, XenDriver};
 use super::lifecycle::*;
 use super::state_files;
-use crate::remote::domain_proto::*;
 use crate::remote::domain_proto::NonnullDomain;
+use crate::remote::domain_proto::*;
 use crate::remote::protocol::ConnectOpenArgs;
 use crate::rpc::netdaemon::{ClientId, Core};
 use crate::rpc::protocol::*;
@@ -83,7 +83,11 @@ impl XenDriver {
             }
         }
         self.save_config(&def).map_err(|e| {
-            RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some(&format!("cannot save config file '{}'", self.paths.config_file(&def.name).display())))
+            RemoteError::system(
+                VIR_FROM_LIBXL,
+                e.raw_os_error().unwrap_or(libc::EIO),
+                Some(&format!("cannot save config file '{}'", self.paths.config_file(&def.name).display())),
+            )
         })?;
         let (i, detail) = match existing {
             Some(i) => {
@@ -136,11 +140,21 @@ impl XenDriver {
             if flags & UNDEFINE_MANAGED_SAVE == 0 {
                 return Err(op_invalid("Refusing to undefine while domain managed save image exists"));
             }
-            std::fs::remove_file(&save).map_err(|e| RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some(&format!("Failed to remove domain managed save image '{}'", save.display()))))?;
+            std::fs::remove_file(&save).map_err(|e| {
+                RemoteError::system(
+                    VIR_FROM_LIBXL,
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    Some(&format!("Failed to remove domain managed save image '{}'", save.display())),
+                )
+            })?;
         }
         let cfg = self.paths.config_file(&name);
         state_files::remove_if_exists(&cfg).map_err(|e| {
-            RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some(&format!("cannot remove config {}", cfg.display())))
+            RemoteError::system(
+                VIR_FROM_LIBXL,
+                e.raw_os_error().unwrap_or(libc::EIO),
+                Some(&format!("cannot remove config {}", cfg.display())),
+            )
         })?;
         let _ = state_files::set_autostart(&self.paths, &name, false);
         self.outbox.push(LifecycleEvent::of(o, EVENT_UNDEFINED, UNDEFINED_REMOVED));
@@ -330,7 +344,11 @@ impl XenDriver {
             let name = o.def.name.clone();
             state_files::set_autostart(&self.paths, &name, on).map_err(|e| {
                 let what = if on { "Failed to create symlink" } else { "Failed to delete symlink" };
-                RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some(&format!("{what} '{}'", self.paths.autostart_link(&name).display())))
+                RemoteError::system(
+                    VIR_FROM_LIBXL,
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    Some(&format!("{what} '{}'", self.paths.autostart_link(&name).display())),
+                )
             })?;
             if let Some(o) = self.doms.get_mut(i) {
                 o.autostart = on;
@@ -416,7 +434,11 @@ impl XenDriver {
             }
         }
         if live {
-            let r = if maximum { self.ctx.set_max_memory(domid as u32, kib) } else { self.ctx.set_memory_target(domid as u32, kib as i64, false, true) };
+            let r = if maximum {
+                self.ctx.set_max_memory(domid as u32, kib)
+            } else {
+                self.ctx.set_memory_target(domid as u32, kib as i64, false, true)
+            };
             r.map_err(|_| err(VIR_ERR_INTERNAL_ERROR, &format!("Failed to set memory for domain '{domid}' with libxenlight")))?;
         }
         let Some(o) = self.doms.get_mut(i) else { return Ok(()) };
@@ -437,7 +459,8 @@ impl XenDriver {
                 target.current_memory_kib = kib;
             }
             let def = target.clone();
-            self.save_config(&def).map_err(|e| RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some("cannot save config file")))?;
+            self.save_config(&def)
+                .map_err(|e| RemoteError::system(VIR_FROM_LIBXL, e.raw_os_error().unwrap_or(libc::EIO), Some("cannot save config file")))?;
         }
         if live {
             self.save_status(i);

@@ -29,10 +29,7 @@ pub struct BuildEnv {
 
 impl Default for BuildEnv {
     fn default() -> Self {
-        BuildEnv {
-            bootloader_path: "pygrub".to_owned(),
-            vnc_listen: "127.0.0.1".to_owned(),
-        }
+        BuildEnv { bootloader_path: "pygrub".to_owned(), vnc_listen: "127.0.0.1".to_owned() }
     }
 }
 
@@ -228,9 +225,7 @@ fn make_build_info(def: &DomainDef, env: &BuildEnv, vfbs: &[Json]) -> Result<Jso
     if let Some(m) = &def.devices.memballoon {
         match m.model {
             MemballoonModel::Xen => {}
-            MemballoonModel::Virtio => {
-                return Err(unsupported("unsupported balloon device model 'virtio'".into()))
-            }
+            MemballoonModel::Virtio => return Err(unsupported("unsupported balloon device model 'virtio'".into())),
             MemballoonModel::None => return Err(unsupported("balloon device cannot be disabled".into())),
         }
     }
@@ -244,12 +239,7 @@ fn make_build_info(def: &DomainDef, env: &BuildEnv, vfbs: &[Json]) -> Result<Jso
 
 /// Bootloader arguments split on blanks, empty pieces dropped.
 fn split_args(args: &str) -> Json {
-    Json::Array(
-        args.split([' ', '\t', '\n'])
-            .filter(|s| !s.is_empty())
-            .map(|s| Json::Str(s.to_owned()))
-            .collect(),
-    )
+    Json::Array(args.split([' ', '\t', '\n']).filter(|s| !s.is_empty()).map(|s| Json::Str(s.to_owned())).collect())
 }
 
 /// The HVM part of the build info: features, boot order, firmware, device model,
@@ -288,10 +278,7 @@ fn make_hvm_info(def: &DomainDef, vfbs: &[Json], hpet: Option<bool>, b: &mut Jso
     if def.os.firmware == Some(Firmware::Efi) {
         h.set_str("bios", "ovmf");
         h.set_opt_str("system_firmware", loader.and_then(|l| l.path.as_deref()));
-    } else if let Some(path) = loader
-        .filter(|l| l.loader_type == Some(LoaderType::Pflash))
-        .and_then(|l| l.path.as_deref())
-    {
+    } else if let Some(path) = loader.filter(|l| l.loader_type == Some(LoaderType::Pflash)).and_then(|l| l.path.as_deref()) {
         // C: virDomainDefHasOldStyleUEFI
         h.set_str("bios", "ovmf");
         h.set_str("system_firmware", path);
@@ -308,12 +295,7 @@ fn make_hvm_info(def: &DomainDef, vfbs: &[Json], hpet: Option<bool>, b: &mut Jso
         0 => {}
         1 => h.set_str("serial", chrdev_str(&def.devices.serials[0])?),
         _ => {
-            let list = def
-                .devices
-                .serials
-                .iter()
-                .map(|s| chrdev_str(s).map(Json::Str))
-                .collect::<Result<Vec<_>, _>>()?;
+            let list = def.devices.serials.iter().map(|s| chrdev_str(s).map(Json::Str)).collect::<Result<Vec<_>, _>>()?;
             h.set("serial_list", Json::Array(list));
         }
     }
@@ -408,11 +390,7 @@ fn chrdev_str(c: &ChrDef) -> Result<String, ConfError> {
         ChrType::Unix => format!("unix:{path}{server}"),
         ChrType::Tcp => {
             let prefix = if c.protocol == Some(TcpProtocol::Telnet) { "telnet" } else { "tcp" };
-            format!(
-                "{prefix}:{}:{}{server}",
-                c.host.as_deref().unwrap_or(""),
-                c.service.as_deref().unwrap_or("")
-            )
+            format!("{prefix}:{}:{}{server}", c.host.as_deref().unwrap_or(""), c.service.as_deref().unwrap_or(""))
         }
     })
 }
@@ -424,21 +402,14 @@ fn make_disk(d: &DiskDef) -> Result<Json, ConfError> {
     let driver = d.driver_name.as_deref();
     let pdev = if d.disk_type == DiskType::Network {
         if driver != Some("qemu") {
-            return Err(ConfError::new(
-                VIR_ERR_OPERATION_INVALID,
-                VIR_FROM_LIBXL,
-                "only the 'qemu' driver can be used with network disks",
-            ));
+            return Err(ConfError::new(VIR_ERR_OPERATION_INVALID, VIR_FROM_LIBXL, "only the 'qemu' driver can be used with network disks"));
         }
         Some(network_source(&d.source)?)
     } else {
         d.source.path.clone()
     };
     let bad_format = |drv: &str| {
-        ConfError::libxl_internal(format!(
-            "libxenlight does not support disk format {} with disk driver {drv}",
-            format.as_str()
-        ))
+        ConfError::libxl_internal(format!("libxenlight does not support disk format {} with disk driver {drv}", format.as_str()))
     };
     let (backend, xformat) = match driver {
         Some(drv @ ("tap" | "tap2")) => match format {
@@ -469,9 +440,7 @@ fn make_disk(d: &DiskDef) -> Result<Json, ConfError> {
             }
             ("phy", "raw")
         }
-        Some(drv) => {
-            return Err(ConfError::libxl_internal(format!("libxenlight does not support disk driver {drv}")))
-        }
+        Some(drv) => return Err(ConfError::libxl_internal(format!("libxenlight does not support disk driver {drv}"))),
         None => ("unknown", "raw"),
     };
     let is_cdrom = d.device == DiskDevice::Cdrom;
@@ -506,11 +475,7 @@ fn make_disk(d: &DiskDef) -> Result<Json, ConfError> {
 fn network_source(src: &DiskSource) -> Result<String, ConfError> {
     let proto = src.protocol.unwrap_or(NetProtocol::None);
     if proto != NetProtocol::Rbd {
-        return Err(ConfError::new(
-            VIR_ERR_NO_SUPPORT,
-            VIR_FROM_LIBXL,
-            format!("Unsupported network block protocol '{}'", proto.as_str()),
-        ));
+        return Err(ConfError::new(VIR_ERR_NO_SUPPORT, VIR_FROM_LIBXL, format!("Unsupported network block protocol '{}'", proto.as_str())));
     }
     let name = src.name.as_deref().unwrap_or("");
     let image = name.split_once('/').map_or(name, |(_, img)| img);
@@ -542,9 +507,7 @@ fn network_source(src: &DiskSource) -> Result<String, ConfError> {
 fn make_nic(def: &DomainDef, n: &NetDef, devid: usize) -> Result<Json, ConfError> {
     let mut x = Json::obj();
     if n.script.is_some() && !matches!(n.net_type, NetType::Bridge | NetType::Ethernet) {
-        return Err(unsupported(
-            "specifying a script is only supported with interface types bridge and ethernet".into(),
-        ));
+        return Err(unsupported("specifying a script is only supported with interface types bridge and ethernet".into()));
     }
     x.set_int("devid", devid as i64);
     let nictype = match n.model.as_deref() {
@@ -553,7 +516,11 @@ fn make_nic(def: &DomainDef, n: &NetDef, devid: usize) -> Result<Json, ConfError
                 return Err(unsupported("only model 'netfront' is supported for Xen PV(H) domains".into()));
             }
             x.set_str("model", m);
-            if m == "netfront" { "vif" } else { "vif_ioemu" }
+            if m == "netfront" {
+                "vif"
+            } else {
+                "vif_ioemu"
+            }
         }
         None if def.is_hvm() => "vif_ioemu",
         None => "vif",

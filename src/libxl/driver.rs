@@ -21,9 +21,9 @@ use super::domain_event::{Delivery, EventRegistry, LifecycleEvent};
 use super::domain_obj::{DomainList, DomainObj};
 use super::domain_xml::{self, FormatFlags, ParseFlags};
 use super::driver_config;
-use crate::remote::config::LibxlConfig;
 use super::state_files::{self, DriverPaths};
 use crate::libxl_ffi::{self as xl, Ctx, LibxlEvent, LibxlEvents, LogLevel, Logger, PhysInfo, VersionInfo};
+use crate::remote::config::LibxlConfig;
 use crate::remote::daemon::StartError;
 use crate::rpc::client::CloseReason;
 use crate::rpc::message::{self, Packet};
@@ -98,17 +98,15 @@ impl XenDriver {
             }
         })
         .map_err(|e| start_err(format!("this host is not a Xen dom0 (cannot initialize libxenlight context: {e})")))?;
-        let version = ctx
-            .version_info()
-            .map_err(|e| start_err(format!("this host is not a Xen dom0 (cannot get the Xen version: {e})")))?;
+        let version =
+            ctx.version_info().map_err(|e| start_err(format!("this host is not a Xen dom0 (cannot get the Xen version: {e})")))?;
         ctx.physinfo().map_err(|e| start_err(format!("this host is not a Xen dom0 (cannot get host information: {e})")))?;
 
         // One libxl driver per host, as libvirt's driver.pid ensures.
         let lock = PidFile::acquire(&paths.state_dir.join("driver.pid"), crate::util::sys::getpid())
             .map_err(|e| start_err(format!("another Xen driver owns this host: {e}")))?;
         let mut cfg = LibxlConfig::default();
-        cfg.load_file(&paths.libxl_conf)
-            .map_err(|errs| start_err(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
+        cfg.load_file(&paths.libxl_conf).map_err(|errs| start_err(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
         let autoballoon = cfg.autoballoon.unwrap_or_else(|| !driver_config::has_dom0_mem(&version.commandline));
         if let Some(lm) = &cfg.lock_manager {
             warn!("lock_manager = \"{lm}\" in {}: lock managers are not supported, domains are not locked", paths.libxl_conf.display());
@@ -148,7 +146,9 @@ impl XenDriver {
     // C: libxlReconnectDomain (via virDomainObjListLoadAllConfigs of the state dir)
     fn load_status(&mut self) {
         for (name, path) in state_files::xml_files(&self.paths.state_dir) {
-            let parsed = std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|x| domain_xml::parse_status_xml(&x).map_err(|e| e.to_string()));
+            let parsed = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|x| domain_xml::parse_status_xml(&x).map_err(|e| e.to_string()));
             let (mut def, id, _, _) = match parsed {
                 Ok(v) => v,
                 Err(e) => {
@@ -302,7 +302,13 @@ impl XenDriver {
         let phys = self.ctx.physinfo()?;
         let numa = self.ctx.numainfo().unwrap_or_default();
         let topology = self.ctx.cpu_topology().unwrap_or_default();
-        Ok(capabilities::capabilities_xml(&HostFacts { version: &self.version, phys: &phys, numa: &numa, topology: &topology, host_uuid: host_uuid() }))
+        Ok(capabilities::capabilities_xml(&HostFacts {
+            version: &self.version,
+            phys: &phys,
+            numa: &numa,
+            topology: &topology,
+            host_uuid: host_uuid(),
+        }))
     }
 
     /// libxl asked for timers from its hooks: put them in the loop.
@@ -318,7 +324,9 @@ impl XenDriver {
         for ev in std::mem::take(&mut self.outbox) {
             for (cid, d) in self.events.deliveries(&ev) {
                 let pkt = match &d {
-                    Delivery::Legacy(m) => message::event(proto::REMOTE_PROGRAM, proto::REMOTE_PROTOCOL_VERSION, PROC_DOMAIN_EVENT_LIFECYCLE, 0, m),
+                    Delivery::Legacy(m) => {
+                        message::event(proto::REMOTE_PROGRAM, proto::REMOTE_PROTOCOL_VERSION, PROC_DOMAIN_EVENT_LIFECYCLE, 0, m)
+                    }
                     Delivery::Callback(m) => message::event(
                         proto::REMOTE_PROGRAM,
                         proto::REMOTE_PROTOCOL_VERSION,
@@ -363,7 +371,11 @@ impl Driver for XenDriver {
             if let Some(family) = super::forward_class::family(h.proc_) {
                 let Some(conn) = self.conns.get(&cid).copied() else {
                     if h.type_.is_call() {
-                        core.reply_error(cid, &h, &proto::RemoteError::new(proto::VIR_ERR_INTERNAL_ERROR, proto::VIR_FROM_RPC, Some("connection not open")));
+                        core.reply_error(
+                            cid,
+                            &h,
+                            &proto::RemoteError::new(proto::VIR_ERR_INTERNAL_ERROR, proto::VIR_FROM_RPC, Some("connection not open")),
+                        );
                     }
                     return;
                 };

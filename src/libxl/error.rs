@@ -5,11 +5,9 @@
 use std::fmt;
 
 use crate::rpc::protocol::{
-    error_message, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG,
-    VIR_ERR_OPERATION_INVALID, VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_CAPABILITIES,
-    VIR_FROM_DOMAIN, VIR_FROM_LIBXL, VIR_FROM_NONE, VIR_FROM_XML, RemoteError,
+    error_message, RemoteError, VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_OPERATION_INVALID,
+    VIR_ERR_XML_DETAIL, VIR_ERR_XML_ERROR, VIR_FROM_CAPABILITIES, VIR_FROM_DOMAIN, VIR_FROM_LIBXL, VIR_FROM_NONE, VIR_FROM_XML,
 };
-
 
 /// One error of the XML or configuration code; `Display` gives the client's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,20 +22,12 @@ pub struct ConfError {
 
 impl ConfError {
     pub fn new(code: i32, domain: i32, detail: impl Into<String>) -> Self {
-        ConfError {
-            code,
-            domain,
-            detail: Some(detail.into()),
-        }
+        ConfError { code, domain, detail: Some(detail.into()) }
     }
 
     /// A code whose message carries no detail (e.g. VIR_ERR_NO_NAME).
     pub fn bare(code: i32, domain: i32) -> Self {
-        ConfError {
-            code,
-            domain,
-            detail: None,
-        }
+        ConfError { code, domain, detail: None }
     }
 
     /// VIR_ERR_XML_ERROR raised by conf/domain_conf.c.
@@ -72,11 +62,7 @@ impl ConfError {
 
     /// The attribute-parsing errors of util/virxml.c (virXMLPropEnum and friends).
     pub fn bad_attr(attr: &str, elem: &str, value: &str) -> Self {
-        ConfError::new(
-            VIR_ERR_XML_ERROR,
-            VIR_FROM_XML,
-            format!("Invalid value for attribute '{attr}' in element '{elem}': '{value}'."),
-        )
+        ConfError::new(VIR_ERR_XML_ERROR, VIR_FROM_XML, format!("Invalid value for attribute '{attr}' in element '{elem}': '{value}'."))
     }
 
     /// virXMLPropUInt's complaint about a value that is not a non-negative integer.
@@ -105,11 +91,7 @@ impl ConfError {
 
     /// A required attribute that is absent (util/virxml.c).
     pub fn missing_attr(attr: &str, elem: &str) -> Self {
-        ConfError::new(
-            VIR_ERR_XML_ERROR,
-            VIR_FROM_XML,
-            format!("Missing required attribute '{attr}' in element '{elem}'"),
-        )
+        ConfError::new(VIR_ERR_XML_ERROR, VIR_FROM_XML, format!("Missing required attribute '{attr}' in element '{elem}'"))
     }
 
     /// A malformed document (libxml2's parser error as virXMLParse reports it).

@@ -44,7 +44,8 @@ impl XenDriver {
         let env = domconfig::BuildEnv::default();
         let json = domconfig::build_domain_config_json(&def, &env).map_err(RemoteError::from)?;
         self.log_domain_start(&def.name, &json);
-        let mut cfg = DomainConfig::from_json(&self.ctx, &json).map_err(|e| libxl_err("libxenlight failed to parse the domain configuration", &e))?;
+        let mut cfg =
+            DomainConfig::from_json(&self.ctx, &json).map_err(|e| libxl_err("libxenlight failed to parse the domain configuration", &e))?;
         let xml = domain_xml::format_domain_xml(&def, None, FormatFlags { inactive: true, secure: true, ..Default::default() });
         let domid = match self.ctx.domain_create_new(&mut cfg) {
             Ok(d) => d,
@@ -106,12 +107,9 @@ impl XenDriver {
     fn log_domain_start(&self, name: &str, json: &str) {
         use std::io::Write as _;
         let path = self.paths.log_dir.join(format!("{name}.log"));
-        let line = format!("{}: Domain start: {}\n", crate::util::log::format_timestamp(std::time::SystemTime::now()), json.replace('\n', " "));
-        let res = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+        let line =
+            format!("{}: Domain start: {}\n", crate::util::log::format_timestamp(std::time::SystemTime::now()), json.replace('\n', " "));
+        let res = std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = res {
             warn!("cannot write {}: {e}", path.display());
         }
@@ -233,10 +231,9 @@ impl XenDriver {
                 // A transient domain is gone after cleanup: put it back to restart it.
                 let idx = match self.doms.by_name(&name) {
                     Some(j) => j,
-                    None if !persistent => self.doms.push(super::domain_obj::DomainObj::new(
-                        super::domain_def::DomainDef { id: -1, ..keep },
-                        false,
-                    )),
+                    None if !persistent => {
+                        self.doms.push(super::domain_obj::DomainObj::new(super::domain_def::DomainDef { id: -1, ..keep }, false))
+                    }
                     None => return,
                 };
                 if let Err(e) = self.start_domain(idx, false) {

@@ -137,7 +137,12 @@ impl Secondary {
             return;
         }
         if !pkt.header.type_.is_call() {
-            debug!("client {}: dropping {:?} packet for virt{}d, which it has no connection to", cid.idx, pkt.header.type_, family.daemon());
+            debug!(
+                "client {}: dropping {:?} packet for virt{}d, which it has no connection to",
+                cid.idx,
+                pkt.header.type_,
+                family.daemon()
+            );
             return;
         }
         let Some(idx) = self.alloc_index() else {
@@ -279,7 +284,9 @@ impl Secondary {
                 core.reply(cid, pkt.buf, fds);
             }
             MessageType::Message | MessageType::Stream | MessageType::StreamHole => core.send(cid, pkt.buf, fds),
-            MessageType::Call | MessageType::CallWithFds => debug!("client {}: dropping call from virt{}d (proc {})", cid.idx, link.family.daemon(), h.proc_),
+            MessageType::Call | MessageType::CallWithFds => {
+                debug!("client {}: dropping call from virt{}d (proc {})", cid.idx, link.family.daemon(), h.proc_)
+            }
         }
     }
 

@@ -48,10 +48,7 @@ impl XmlWriter {
 
     /// A writer whose lines start `indent` spaces in.
     pub fn with_indent(indent: usize) -> Self {
-        XmlWriter {
-            buf: String::new(),
-            indent,
-        }
+        XmlWriter { buf: String::new(), indent }
     }
 
     pub fn into_string(self) -> String {

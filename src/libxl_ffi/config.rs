@@ -43,7 +43,8 @@ impl DomainConfig {
     /// Parses libxl's JSON form of a domain config (what `libxl_domain_config_to_json`
     /// writes; fields left out keep their defaults).
     pub fn from_json(ctx: &Ctx, json: &str) -> Result<DomainConfig> {
-        let c = CString::new(json).map_err(|_| LibxlError::Arg { func: "libxl_domain_config_from_json", what: "JSON contains a NUL byte".into() })?;
+        let c = CString::new(json)
+            .map_err(|_| LibxlError::Arg { func: "libxl_domain_config_from_json", what: "JSON contains a NUL byte".into() })?;
         let mut cfg = DomainConfig::new();
         // SAFETY: `cfg` is initialised; `c` is a valid string; the context is alive.
         let rc = unsafe { sys::libxl_domain_config_from_json(ctx.raw(), cfg.as_mut_ptr(), c.as_ptr()) };

@@ -171,11 +171,7 @@ impl Ctx {
     /// `on_event` runs on whichever thread is inside libxl when the event is reported (the
     /// loop thread inside `osevent_fd`, or a worker inside a libxl call): it must not block.
     // C: libxlStateInitialize (the libxl_osevent_register_hooks ... register_callbacks part)
-    pub fn with_events(
-        logger: Logger,
-        events: Arc<LibxlEvents>,
-        on_event: impl Fn(LibxlEvent) + Send + Sync + 'static,
-    ) -> Result<Ctx> {
+    pub fn with_events(logger: Logger, events: Arc<LibxlEvents>, on_event: impl Fn(LibxlEvent) + Send + Sync + 'static) -> Result<Ctx> {
         if !events.attach() {
             return Err(LibxlError::Arg { func: "libxl_osevent_register_hooks", what: "LibxlEvents already serves a context".into() });
         }

@@ -41,13 +41,35 @@ impl ShutdownReason {
 /// One libxl event (`libxl_event`), with the `for_user` value given when it was enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LibxlEvent {
-    Shutdown { domid: u32, reason: ShutdownReason, for_user: u64 },
-    Death { domid: u32, for_user: u64 },
-    DiskEject { domid: u32, vdev: String, for_user: u64 },
-    OperationComplete { domid: u32, rc: i32, for_user: u64 },
-    ConsoleAvailable { domid: u32, for_user: u64 },
+    Shutdown {
+        domid: u32,
+        reason: ShutdownReason,
+        for_user: u64,
+    },
+    Death {
+        domid: u32,
+        for_user: u64,
+    },
+    DiskEject {
+        domid: u32,
+        vdev: String,
+        for_user: u64,
+    },
+    OperationComplete {
+        domid: u32,
+        rc: i32,
+        for_user: u64,
+    },
+    ConsoleAvailable {
+        domid: u32,
+        for_user: u64,
+    },
     /// A type this libxl added after 4.17.
-    Other { domid: u32, type_: i32, for_user: u64 },
+    Other {
+        domid: u32,
+        type_: i32,
+        for_user: u64,
+    },
 }
 
 impl LibxlEvent {
@@ -114,11 +136,8 @@ impl EventSink {
     }
 }
 
-pub(super) static EVENT_HOOKS: sys::libxl_event_hooks = sys::libxl_event_hooks {
-    event_occurs_mask: sys::LIBXL_EVENTMASK_ALL,
-    event_occurs: Some(event_occurs),
-    disaster: Some(disaster),
-};
+pub(super) static EVENT_HOOKS: sys::libxl_event_hooks =
+    sys::libxl_event_hooks { event_occurs_mask: sys::LIBXL_EVENTMASK_ALL, event_occurs: Some(event_occurs), disaster: Some(disaster) };
 
 /// libxl's `event_occurs` hook.
 // C: libxlDomainEventHandler

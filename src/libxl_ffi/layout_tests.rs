@@ -64,29 +64,96 @@ macro_rules! fields {
 
 fn field_checks() -> Vec<Check> {
     let mut v = Vec::new();
-    fields!(v, libxl_dominfo, "libxl_dominfo", [
-        uuid, domid, ssidref, ssid_label, running, blocked, paused, shutdown, dying, never_stop,
-        shutdown_reason, outstanding_memkb, current_memkb, shared_memkb, paged_memkb, max_memkb,
-        cpu_time, vcpu_max_id, vcpu_online, cpupool, gpaddr_bits, domain_type,
-    ]);
-    fields!(v, libxl_physinfo, "libxl_physinfo", [
-        threads_per_core, cores_per_socket, max_cpu_id, nr_cpus, cpu_khz, total_pages, free_pages,
-        scrub_pages, outstanding_pages, sharing_freed_pages, sharing_used_frames, max_possible_mfn,
-        nr_nodes, hw_cap, cap_hvm, cap_pv, cap_hvm_directio, cap_hap, cap_shadow,
-        cap_iommu_hap_pt_share, cap_vmtrace, cap_vpmu, cap_gnttab_v1, cap_gnttab_v2,
-    ]);
-    fields!(v, libxl_version_info, "libxl_version_info", [
-        xen_version_major, xen_version_minor, xen_version_extra, compiler, compile_by,
-        compile_domain, compile_date, capabilities, changeset, virt_start, pagesize, commandline,
-        build_id,
-    ]);
+    fields!(
+        v,
+        libxl_dominfo,
+        "libxl_dominfo",
+        [
+            uuid,
+            domid,
+            ssidref,
+            ssid_label,
+            running,
+            blocked,
+            paused,
+            shutdown,
+            dying,
+            never_stop,
+            shutdown_reason,
+            outstanding_memkb,
+            current_memkb,
+            shared_memkb,
+            paged_memkb,
+            max_memkb,
+            cpu_time,
+            vcpu_max_id,
+            vcpu_online,
+            cpupool,
+            gpaddr_bits,
+            domain_type,
+        ]
+    );
+    fields!(
+        v,
+        libxl_physinfo,
+        "libxl_physinfo",
+        [
+            threads_per_core,
+            cores_per_socket,
+            max_cpu_id,
+            nr_cpus,
+            cpu_khz,
+            total_pages,
+            free_pages,
+            scrub_pages,
+            outstanding_pages,
+            sharing_freed_pages,
+            sharing_used_frames,
+            max_possible_mfn,
+            nr_nodes,
+            hw_cap,
+            cap_hvm,
+            cap_pv,
+            cap_hvm_directio,
+            cap_hap,
+            cap_shadow,
+            cap_iommu_hap_pt_share,
+            cap_vmtrace,
+            cap_vpmu,
+            cap_gnttab_v1,
+            cap_gnttab_v2,
+        ]
+    );
+    fields!(
+        v,
+        libxl_version_info,
+        "libxl_version_info",
+        [
+            xen_version_major,
+            xen_version_minor,
+            xen_version_extra,
+            compiler,
+            compile_by,
+            compile_domain,
+            compile_date,
+            capabilities,
+            changeset,
+            virt_start,
+            pagesize,
+            commandline,
+            build_id,
+        ]
+    );
     fields!(v, libxl_numainfo, "libxl_numainfo", [size, free, num_dists, dists]);
     fields!(v, libxl_cputopology, "libxl_cputopology", [core, socket, node]);
     fields!(v, libxl_event, "libxl_event", [link, domid, domuuid, for_user, type_ = "type", u]);
     fields!(v, libxl_event_hooks, "libxl_event_hooks", [event_occurs_mask, event_occurs, disaster]);
-    fields!(v, libxl_osevent_hooks, "libxl_osevent_hooks", [
-        fd_register, fd_modify, fd_deregister, timeout_register, timeout_modify, timeout_deregister,
-    ]);
+    fields!(
+        v,
+        libxl_osevent_hooks,
+        "libxl_osevent_hooks",
+        [fd_register, fd_modify, fd_deregister, timeout_register, timeout_modify, timeout_deregister,]
+    );
     fields!(v, libxl_childproc_hooks, "libxl_childproc_hooks", [chldowner, fork_replacement, reaped_callback]);
     // The union members we read sit at the start of `u`.
     let u_off = field!(libxl_event, u).0;

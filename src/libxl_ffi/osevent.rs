@@ -276,9 +276,7 @@ impl super::Ctx {
         // SAFETY: `for_libxl` is what libxl gave at registration; libxl tolerates stale
         // values (it keeps every nexus until the context is freed, and the context is alive
         // while `self` is). We hold none of our locks here.
-        unsafe {
-            sys::libxl_osevent_occurred_fd(self.raw(), for_libxl as *mut libc::c_void, fd, events, revents_of(readable, writable))
-        };
+        unsafe { sys::libxl_osevent_occurred_fd(self.raw(), for_libxl as *mut libc::c_void, fd, events, revents_of(readable, writable)) };
         ev.rearm(index);
     }
 

@@ -248,13 +248,7 @@ extern "C" {
     pub fn libxl_domain_reboot(ctx: *mut libxl_ctx, domid: u32, ao_how: *const libxl_asyncop_how) -> c_int;
     pub fn libxl_domain_pause(ctx: *mut libxl_ctx, domid: u32, ao_how: *const libxl_asyncop_how) -> c_int;
     pub fn libxl_domain_unpause(ctx: *mut libxl_ctx, domid: u32, ao_how: *const libxl_asyncop_how) -> c_int;
-    pub fn libxl_send_trigger(
-        ctx: *mut libxl_ctx,
-        domid: u32,
-        trigger: c_int,
-        vcpuid: u32,
-        ao_how: *const libxl_asyncop_how,
-    ) -> c_int;
+    pub fn libxl_send_trigger(ctx: *mut libxl_ctx, domid: u32, trigger: c_int, vcpuid: u32, ao_how: *const libxl_asyncop_how) -> c_int;
     pub fn libxl_set_memory_target(ctx: *mut libxl_ctx, domid: u32, target_memkb: i64, relative: c_int, enforce: c_int) -> c_int;
     pub fn libxl_domain_setmaxmem(ctx: *mut libxl_ctx, domid: u32, target_memkb: u64) -> c_int;
     pub fn libxl_console_get_tty(ctx: *mut libxl_ctx, domid: u32, cons_num: c_int, type_: c_int, path: *mut *mut c_char) -> c_int;

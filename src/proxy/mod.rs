@@ -7,8 +7,8 @@
 //! relayed verbatim both ways, fds included, so serials, callback ids and stream serials stay
 //! the daemon's and the client's own.
 
-pub mod uri;
 pub mod upstream;
+pub mod uri;
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -138,7 +138,11 @@ impl ProxyDriver {
             match uri::probe(readonly, self.privileged, &self.env, &|p| p.exists()) {
                 Some(t) => t,
                 None => {
-                    let e = RemoteError::new(proto::VIR_ERR_NO_CONNECT, proto::VIR_FROM_NONE, Some("no default URI: no hypervisor daemon socket found"));
+                    let e = RemoteError::new(
+                        proto::VIR_ERR_NO_CONNECT,
+                        proto::VIR_FROM_NONE,
+                        Some("no default URI: no hypervisor daemon socket found"),
+                    );
                     return core.reply_error(cid, &pkt.header, &e);
                 }
             }
@@ -406,7 +410,11 @@ impl ProxyDriver {
     fn upstream_died(&mut self, core: &mut Core, cid: ClientId, reason: i32, why: &str) {
         let state = self.pc(cid).map(|p| p.state);
         if state == Some(State::Opening) {
-            let err = RemoteError::new(proto::VIR_ERR_RPC, proto::VIR_FROM_RPC, Some(&format!("the daemon closed the connection during open: {why}")));
+            let err = RemoteError::new(
+                proto::VIR_ERR_RPC,
+                proto::VIR_FROM_RPC,
+                Some(&format!("the daemon closed the connection during open: {why}")),
+            );
             return self.fail_open(core, cid, &err);
         }
         info!("client {}: connection to the daemon lost: {why}", cid.idx);

@@ -17,10 +17,9 @@ use crate::rpc::conn::{PacketConn, ReadOutcome};
 use crate::rpc::keepalive::KeepAlive;
 use crate::rpc::message::{self, Packet};
 use crate::rpc::protocol::{
-    Header, MessageStatus, MessageType, RemoteError, REMOTE_AUTH_NONE, REMOTE_AUTH_POLKIT, REMOTE_AUTH_SASL,
-    REMOTE_PROC_AUTH_LIST, REMOTE_PROC_AUTH_POLKIT, REMOTE_PROC_CONNECT_OPEN, REMOTE_PROC_CONNECT_SET_IDENTITY,
-    REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, VIR_ERR_AUTH_FAILED,
-    VIR_FROM_REMOTE,
+    Header, MessageStatus, MessageType, RemoteError, REMOTE_AUTH_NONE, REMOTE_AUTH_POLKIT, REMOTE_AUTH_SASL, REMOTE_PROC_AUTH_LIST,
+    REMOTE_PROC_AUTH_POLKIT, REMOTE_PROC_CONNECT_OPEN, REMOTE_PROC_CONNECT_SET_IDENTITY, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE,
+    REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, VIR_ERR_AUTH_FAILED, VIR_FROM_REMOTE,
 };
 use crate::rpc::socket::{self, Stream};
 use crate::xdr::{TypedParam, TypedParamValue, Xdr};
@@ -209,7 +208,11 @@ impl Upstream {
         }
         if h.status == MessageStatus::Error {
             let err = pkt.decode_payload::<RemoteError>().unwrap_or_else(|_| {
-                RemoteError::new(crate::rpc::protocol::VIR_ERR_RPC, crate::rpc::protocol::VIR_FROM_RPC, Some("Unable to decode message payload"))
+                RemoteError::new(
+                    crate::rpc::protocol::VIR_ERR_RPC,
+                    crate::rpc::protocol::VIR_FROM_RPC,
+                    Some("Unable to decode message payload"),
+                )
             });
             // A daemon without keepalive support is fine; anything else ends the open.
             if self.phase == Phase::Feature {
@@ -278,14 +281,8 @@ mod tests {
 
     #[test]
     fn identity_params_include_known_fields_only() {
-        let id = Identity {
-            uid: Some(1000),
-            gid: Some(100),
-            pid: Some(42),
-            start_time: 7,
-            user_name: Some("u".into()),
-            ..Identity::default()
-        };
+        let id =
+            Identity { uid: Some(1000), gid: Some(100), pid: Some(42), start_time: 7, user_name: Some("u".into()), ..Identity::default() };
         let p = Upstream::identity_params(&id);
         let names: Vec<&str> = p.iter().map(|t| t.field.as_str()).collect();
         assert_eq!(names, ["user-name", "unix-user-id", "unix-group-id", "process-id", "process-time"]);

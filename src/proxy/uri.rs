@@ -25,21 +25,22 @@ pub enum UriError {
     /// A driver libvirt runs inside the client or the proxy process (test, esx...).
     InProcess(String),
     UnknownDriver(String),
-    BadPath { uri: String, path: String },
+    BadPath {
+        uri: String,
+        path: String,
+    },
 }
 
 impl std::fmt::Display for UriError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UriError::Malformed(u) => write!(f, "Unable to parse URI {u}"),
-            UriError::Remote(u) => write!(
-                f,
-                "URI '{u}' names a remote host or transport: this virtproxyd relays only to daemons on this host"
-            ),
-            UriError::InProcess(u) => write!(
-                f,
-                "URI '{u}' is served by a driver that runs inside libvirt's own processes; no daemon socket serves it here"
-            ),
+            UriError::Remote(u) => {
+                write!(f, "URI '{u}' names a remote host or transport: this virtproxyd relays only to daemons on this host")
+            }
+            UriError::InProcess(u) => {
+                write!(f, "URI '{u}' is served by a driver that runs inside libvirt's own processes; no daemon socket serves it here")
+            }
             UriError::UnknownDriver(u) => write!(f, "no connection driver available for {u}"),
             UriError::BadPath { uri, path } => {
                 write!(f, "unexpected {} URI path '{path}', try {}:///system or ///session", scheme_of(uri), scheme_of(uri))
@@ -191,11 +192,8 @@ pub fn resolve(text: &str, readonly: bool, env: &Env) -> Result<Target, UriError
     if IN_PROCESS.contains(&drv_scheme.as_str()) {
         return Err(UriError::InProcess(text.to_string()));
     }
-    let driver = DRIVERS
-        .iter()
-        .find(|(s, _)| *s == drv_scheme)
-        .map(|(_, d)| *d)
-        .ok_or_else(|| UriError::UnknownDriver(text.to_string()))?;
+    let driver =
+        DRIVERS.iter().find(|(s, _)| *s == drv_scheme).map(|(_, d)| *d).ok_or_else(|| UriError::UnknownDriver(text.to_string()))?;
     if uri.server.as_deref().is_some_and(|h| !h.is_empty() && h != "localhost") {
         return Err(UriError::Remote(text.to_string()));
     }

@@ -5,13 +5,13 @@
 
 use log::{debug, error, info};
 
+use crate::remote::config::AuthType;
 use crate::remote::protocol::AuthListRet;
 use crate::rpc::message::Packet;
 use crate::rpc::netdaemon::{ClientId, Core};
 use crate::rpc::program::{self, answer};
 use crate::rpc::protocol::{self as proto, RemoteError, REMOTE_AUTH_SASL_DATA_MAX, REMOTE_STRING_MAX, VIR_ERR_AUTH_FAILED, VIR_FROM_RPC};
 use crate::rpc::sasl::{self, SaslLayer, SaslSession, StepResult};
-use crate::remote::config::AuthType;
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
 pub fn is_auth_proc(proc_: i32) -> bool {
@@ -216,11 +216,7 @@ fn sasl_round(core: &mut Core, cid: ClientId, mech: Option<&str>, data: Option<&
         error!("sasl reply data too long {}", out.as_ref().map_or(0, |d| d.len()));
         return Err(auth_failed());
     }
-    let ret = SaslStepRet {
-        complete: complete as i32,
-        nil: out.is_none() as i32,
-        data: SaslData(out.unwrap_or_default()),
-    };
+    let ret = SaslStepRet { complete: complete as i32, nil: out.is_none() as i32, data: SaslData(out.unwrap_or_default()) };
     if !complete {
         c.sasl = Some(s);
         return Ok(RoundOutcome { ret, layer: None });

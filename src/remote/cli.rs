@@ -25,7 +25,10 @@ pub enum Parsed {
     /// Print the usage to stderr and exit 0.
     Help,
     /// Print this (and for bad options the usage) to stderr and exit 1.
-    Fail { msg: String, usage: bool },
+    Fail {
+        msg: String,
+        usage: bool,
+    },
 }
 
 fn options() -> Options {
@@ -114,15 +117,9 @@ pub fn usage(argv0: &str, daemon: &str, sock_prefix: &str, with_ip: bool, privil
                 format!("{SYSCONFDIR}/pki/libvirt/private/serverkey.pem"),
             )
         } else {
-            (
-                "$HOME/.pki/libvirt/cacert.pem".into(),
-                "$HOME/.pki/libvirt/servercert.pem".into(),
-                "$HOME/.pki/libvirt/serverkey.pem".into(),
-            )
+            ("$HOME/.pki/libvirt/cacert.pem".into(), "$HOME/.pki/libvirt/servercert.pem".into(), "$HOME/.pki/libvirt/serverkey.pem".into())
         };
-        s.push_str(&format!(
-            "    TLS:\n      CA certificate: {ca}\n      Server certificate: {cert}\n      Server private key: {key}\n\n"
-        ));
+        s.push_str(&format!("    TLS:\n      CA certificate: {ca}\n      Server certificate: {cert}\n      Server private key: {key}\n\n"));
     }
     let pid = if privileged { RUNSTATEDIR } else { "$XDG_RUNTIME_DIR/libvirt" };
     s.push_str(&format!("    PID file (unless overridden by -p):\n      {pid}/{daemon}.pid\n\n"));
@@ -144,19 +141,10 @@ mod tests {
 
     #[test]
     fn all_options_long_and_short() {
-        let want = Args {
-            verbose: true,
-            daemon: true,
-            config: Some("/c".into()),
-            pid_file: Some("/p".into()),
-            timeout: 30,
-            check_config: false,
-        };
+        let want =
+            Args { verbose: true, daemon: true, config: Some("/c".into()), pid_file: Some("/p".into()), timeout: 30, check_config: false };
         assert_eq!(p(&["-v", "-d", "-f", "/c", "-p", "/p", "-t", "30"]), Parsed::Run(want.clone()));
-        assert_eq!(
-            p(&["--verbose", "--daemon", "--config", "/c", "--pid-file=/p", "--timeout=30"]),
-            Parsed::Run(want)
-        );
+        assert_eq!(p(&["--verbose", "--daemon", "--config", "/c", "--pid-file=/p", "--timeout=30"]), Parsed::Run(want));
     }
 
     #[test]
@@ -187,10 +175,7 @@ mod tests {
 
     #[test]
     fn positional_argument_fails() {
-        assert_eq!(
-            p(&["extra"]),
-            Parsed::Fail { msg: "virtproxyd: unexpected, non-option, command line arguments".into(), usage: false }
-        );
+        assert_eq!(p(&["extra"]), Parsed::Fail { msg: "virtproxyd: unexpected, non-option, command line arguments".into(), usage: false });
     }
 
     #[test]

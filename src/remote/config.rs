@@ -153,9 +153,7 @@ pub const DAEMON_KEYS: &[KeyInfo] = &[
 
 /// The keys a daemon of `kind` reads.
 pub fn keys_for(kind: DaemonKind) -> impl Iterator<Item = &'static KeyInfo> {
-    DAEMON_KEYS
-        .iter()
-        .filter(move |k| kind.has_ip() || !k.ip_only)
+    DAEMON_KEYS.iter().filter(move |k| kind.has_ip() || !k.ip_only)
 }
 
 /// Every setting of virtproxyd.conf / virtxend.conf (libvirt's struct daemonConfig).
@@ -282,11 +280,7 @@ fn take_auth(errors: &mut Errors, conf: &Conf, key: &'static str, slot: &mut Aut
         "sasl" => AuthType::Sasl,
         "polkit" => AuthType::Polkit,
         _ => {
-            errors.push(ConfigError::UnsupportedAuth {
-                file: conf.filename.clone(),
-                key,
-                value: text,
-            });
+            errors.push(ConfigError::UnsupportedAuth { file: conf.filename.clone(), key, value: text });
             return;
         }
     };
@@ -390,52 +384,20 @@ impl DaemonConfig {
             take_auth(e, conf, "auth_tcp", &mut self.auth_tcp);
             take_auth(e, conf, "auth_tls", &mut self.auth_tls);
         }
-        take_opt(
-            e,
-            conf.get_string_list("access_drivers", false),
-            &mut self.access_drivers,
-        );
-        take_opt(
-            e,
-            conf.get_string("unix_sock_group"),
-            &mut self.unix_sock_group,
-        );
-        take(
-            e,
-            conf.get_string("unix_sock_admin_perms"),
-            &mut self.unix_sock_admin_perms,
-        );
-        take(
-            e,
-            conf.get_string("unix_sock_ro_perms"),
-            &mut self.unix_sock_ro_perms,
-        );
-        take(
-            e,
-            conf.get_string("unix_sock_rw_perms"),
-            &mut self.unix_sock_rw_perms,
-        );
+        take_opt(e, conf.get_string_list("access_drivers", false), &mut self.access_drivers);
+        take_opt(e, conf.get_string("unix_sock_group"), &mut self.unix_sock_group);
+        take(e, conf.get_string("unix_sock_admin_perms"), &mut self.unix_sock_admin_perms);
+        take(e, conf.get_string("unix_sock_ro_perms"), &mut self.unix_sock_ro_perms);
+        take(e, conf.get_string("unix_sock_rw_perms"), &mut self.unix_sock_rw_perms);
         take_opt(e, conf.get_string("unix_sock_dir"), &mut self.unix_sock_dir);
         if self.kind.has_ip() {
-            take(
-                e,
-                conf.get_bool("tls_no_sanity_certificate"),
-                &mut self.tls_no_sanity_certificate,
-            );
-            take(
-                e,
-                conf.get_bool("tls_no_verify_certificate"),
-                &mut self.tls_no_verify_certificate,
-            );
+            take(e, conf.get_bool("tls_no_sanity_certificate"), &mut self.tls_no_sanity_certificate);
+            take(e, conf.get_bool("tls_no_verify_certificate"), &mut self.tls_no_verify_certificate);
             take_opt(e, conf.get_string("key_file"), &mut self.key_file);
             take_opt(e, conf.get_string("cert_file"), &mut self.cert_file);
             take_opt(e, conf.get_string("ca_file"), &mut self.ca_file);
             take_opt(e, conf.get_string("crl_file"), &mut self.crl_file);
-            take_opt(
-                e,
-                conf.get_string_list("tls_allowed_dn_list", false),
-                &mut self.tls_allowed_dn_list,
-            );
+            take_opt(e, conf.get_string_list("tls_allowed_dn_list", false), &mut self.tls_allowed_dn_list);
             take_opt(e, conf.get_string("tls_priority"), &mut self.tls_priority);
             // Only an explicit value is checked: the built-in 56 stands.
             take_opt(e, conf.get_uint("tcp_min_ssf"), &mut self.tcp_min_ssf);
@@ -443,89 +405,33 @@ impl DaemonConfig {
                 e.push(ConfigError::MinSsfTooLow { value });
             }
         }
-        take_opt(
-            e,
-            conf.get_string_list("sasl_allowed_username_list", false),
-            &mut self.sasl_allowed_username_list,
-        );
+        take_opt(e, conf.get_string_list("sasl_allowed_username_list", false), &mut self.sasl_allowed_username_list);
         take(e, conf.get_uint("min_workers"), &mut self.min_workers);
         take(e, conf.get_uint("max_workers"), &mut self.max_workers);
         if self.max_workers < 1 {
             e.push(ConfigError::MaxWorkersZero);
         }
         take(e, conf.get_uint("max_clients"), &mut self.max_clients);
-        take(
-            e,
-            conf.get_uint("max_queued_clients"),
-            &mut self.max_queued_clients,
-        );
-        take(
-            e,
-            conf.get_uint("max_anonymous_clients"),
-            &mut self.max_anonymous_clients,
-        );
+        take(e, conf.get_uint("max_queued_clients"), &mut self.max_queued_clients);
+        take(e, conf.get_uint("max_anonymous_clients"), &mut self.max_anonymous_clients);
         take(e, conf.get_uint("prio_workers"), &mut self.prio_workers);
-        take(
-            e,
-            conf.get_uint("max_client_requests"),
-            &mut self.max_client_requests,
-        );
-        take(
-            e,
-            conf.get_uint("admin_min_workers"),
-            &mut self.admin_min_workers,
-        );
-        take(
-            e,
-            conf.get_uint("admin_max_workers"),
-            &mut self.admin_max_workers,
-        );
-        take(
-            e,
-            conf.get_uint("admin_max_clients"),
-            &mut self.admin_max_clients,
-        );
-        take(
-            e,
-            conf.get_uint("admin_max_queued_clients"),
-            &mut self.admin_max_queued_clients,
-        );
-        take(
-            e,
-            conf.get_uint("admin_max_client_requests"),
-            &mut self.admin_max_client_requests,
-        );
+        take(e, conf.get_uint("max_client_requests"), &mut self.max_client_requests);
+        take(e, conf.get_uint("admin_min_workers"), &mut self.admin_min_workers);
+        take(e, conf.get_uint("admin_max_workers"), &mut self.admin_max_workers);
+        take(e, conf.get_uint("admin_max_clients"), &mut self.admin_max_clients);
+        take(e, conf.get_uint("admin_max_queued_clients"), &mut self.admin_max_queued_clients);
+        take(e, conf.get_uint("admin_max_client_requests"), &mut self.admin_max_client_requests);
         take(e, conf.get_uint("audit_level"), &mut self.audit_level);
         take(e, conf.get_bool("audit_logging"), &mut self.audit_logging);
         take_opt(e, conf.get_string("host_uuid"), &mut self.host_uuid);
-        take(
-            e,
-            conf.get_string("host_uuid_source"),
-            &mut self.host_uuid_source,
-        );
+        take(e, conf.get_string("host_uuid_source"), &mut self.host_uuid_source);
         take_opt(e, conf.get_uint("log_level"), &mut self.log_level);
         take_opt(e, conf.get_string("log_filters"), &mut self.log_filters);
         take_opt(e, conf.get_string("log_outputs"), &mut self.log_outputs);
-        take(
-            e,
-            conf.get_int("keepalive_interval"),
-            &mut self.keepalive_interval,
-        );
-        take(
-            e,
-            conf.get_uint("keepalive_count"),
-            &mut self.keepalive_count,
-        );
-        take(
-            e,
-            conf.get_int("admin_keepalive_interval"),
-            &mut self.admin_keepalive_interval,
-        );
-        take(
-            e,
-            conf.get_uint("admin_keepalive_count"),
-            &mut self.admin_keepalive_count,
-        );
+        take(e, conf.get_int("keepalive_interval"), &mut self.keepalive_interval);
+        take(e, conf.get_uint("keepalive_count"), &mut self.keepalive_count);
+        take(e, conf.get_int("admin_keepalive_interval"), &mut self.admin_keepalive_interval);
+        take(e, conf.get_uint("admin_keepalive_count"), &mut self.admin_keepalive_count);
         take(e, conf.get_uint("ovs_timeout"), &mut self.ovs_timeout);
         if errs.is_empty() {
             Ok(())
@@ -630,12 +536,7 @@ fn user_config_dir(xdg_config_home: Option<OsString>, home: Option<OsString>) ->
     }
 }
 
-fn config_path_for(
-    kind: DaemonKind,
-    privileged: bool,
-    xdg: Option<OsString>,
-    home: Option<OsString>,
-) -> PathBuf {
+fn config_path_for(kind: DaemonKind, privileged: bool, xdg: Option<OsString>, home: Option<OsString>) -> PathBuf {
     let file = format!("{}.conf", kind.name());
     if privileged {
         Path::new(SYSCONFDIR).join("libvirt").join(file)
@@ -647,10 +548,5 @@ fn config_path_for(
 /// /etc/libvirt/NAME.conf for root; $XDG_CONFIG_HOME/libvirt/NAME.conf otherwise.
 // C: daemonConfigFilePath
 pub fn default_config_path(kind: DaemonKind, privileged: bool) -> PathBuf {
-    config_path_for(
-        kind,
-        privileged,
-        std::env::var_os("XDG_CONFIG_HOME"),
-        std::env::var_os("HOME"),
-    )
+    config_path_for(kind, privileged, std::env::var_os("XDG_CONFIG_HOME"), std::env::var_os("HOME"))
 }

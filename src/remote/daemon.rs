@@ -11,8 +11,8 @@ use crate::remote::cli::{self, Parsed};
 use crate::remote::config::{AuthType, DaemonConfig, DaemonKind};
 use crate::rpc::client::Transport;
 use crate::rpc::netdaemon::{Core, Driver, NetDaemon, RunEnd};
-use crate::rpc::server::{Server, ServerLimits};
 use crate::rpc::sasl::{self, SaslConfig};
+use crate::rpc::server::{Server, ServerLimits};
 use crate::rpc::service::Service;
 use crate::rpc::socket::{self, Listener};
 use crate::rpc::tls::{TlsContext, TlsFiles, TlsSettings};
@@ -183,9 +183,7 @@ fn start_and_run(
     let old = sys::umask(if privileged { 0o022 } else { 0o077 });
     let made = std::fs::create_dir_all(&run_dir);
     sys::umask(old);
-    made.map_err(|e| {
-        StartError::new(DaemonErr::Rundir, format!("unable to create rundir {}: {}", run_dir.display(), util::strerror(&e)))
-    })?;
+    made.map_err(|e| StartError::new(DaemonErr::Rundir, format!("unable to create rundir {}: {}", run_dir.display(), util::strerror(&e))))?;
 
     let mut dmn = NetDaemon::new(spec.name, privileged).map_err(|e| StartError::new(DaemonErr::Init, e.to_string()))?;
     let main_limits = ServerLimits {
@@ -216,8 +214,7 @@ fn start_and_run(
     }
     dmn.setup_signals().map_err(|e| StartError::new(DaemonErr::Signal, e.to_string()))?;
 
-    setup_networking(spec, &mut dmn, config, sock_paths, srv, srv_adm)
-        .map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
+    setup_networking(spec, &mut dmn, config, sock_paths, srv, srv_adm).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
     setup_remote_auth(&mut dmn, config, privileged, env).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
 
     let ctx = StartCtx { spec, config, config_path, privileged, env };
@@ -504,10 +501,7 @@ fn setup_remote_auth(dmn: &mut NetDaemon, config: &DaemonConfig, privileged: boo
     if core.services.iter().any(|s| s.auth == AuthType::Sasl) {
         sasl::server_init().map_err(|e| e.to_string())?;
     }
-    core.sasl = Some(Arc::new(SaslConfig {
-        allowed_users: config.sasl_allowed_username_list.clone(),
-        tcp_min_ssf: config.min_ssf(),
-    }));
+    core.sasl = Some(Arc::new(SaslConfig { allowed_users: config.sasl_allowed_username_list.clone(), tcp_min_ssf: config.min_ssf() }));
     Ok(())
 }
 

@@ -17,73 +17,73 @@ xdr_struct! {
 }
 
 xdr_struct! { /// remote_domain_*_args with only the domain.
-    pub struct DomArgs { pub dom: NonnullDomain } }
+pub struct DomArgs { pub dom: NonnullDomain } }
 xdr_struct! { /// remote_domain_*_args with the domain and flags.
-    pub struct DomFlagsArgs { pub dom: NonnullDomain, pub flags: u32 } }
+pub struct DomFlagsArgs { pub dom: NonnullDomain, pub flags: u32 } }
 xdr_struct! { /// remote_domain_*_ret with only the domain.
-    pub struct DomRet { pub dom: NonnullDomain } }
+pub struct DomRet { pub dom: NonnullDomain } }
 xdr_struct! { /// Any reply made of one int (num, autostart, active, persistent, result...).
-    pub struct IntRet { pub v: i32 } }
+pub struct IntRet { pub v: i32 } }
 xdr_struct! { /// Any reply made of one unsigned hyper (version, memory...).
-    pub struct U64Ret { pub v: u64 } }
+pub struct U64Ret { pub v: u64 } }
 xdr_struct! { /// Any reply made of one string (type, hostname, capabilities, xml, uri...).
-    pub struct StringRet { pub s: String } }
+pub struct StringRet { pub s: String } }
 xdr_struct! { /// remote_connect_get_max_vcpus_args
-    pub struct MaxVcpusArgs { pub type_: Option<String> } }
+pub struct MaxVcpusArgs { pub type_: Option<String> } }
 xdr_struct! { /// remote_connect_get_sysinfo_args and other flags-only arguments.
-    pub struct FlagsArgs { pub flags: u32 } }
+pub struct FlagsArgs { pub flags: u32 } }
 xdr_struct! { /// remote_connect_list_domains_args / _list_defined_domains_args
-    pub struct MaxArgs { pub max: i32 } }
+pub struct MaxArgs { pub max: i32 } }
 xdr_struct! { /// remote_connect_list_domains_ret
-    pub struct ListIdsRet { pub ids: Vec<i32> [max REMOTE_DOMAIN_LIST_MAX] } }
+pub struct ListIdsRet { pub ids: Vec<i32> [max REMOTE_DOMAIN_LIST_MAX] } }
 xdr_struct! { /// remote_connect_list_defined_domains_ret
-    pub struct ListNamesRet { pub names: Vec<String> [max REMOTE_DOMAIN_LIST_MAX] } }
+pub struct ListNamesRet { pub names: Vec<String> [max REMOTE_DOMAIN_LIST_MAX] } }
 xdr_struct! { /// remote_connect_list_all_domains_args
-    pub struct ListAllArgs { pub need_results: i32, pub flags: u32 } }
+pub struct ListAllArgs { pub need_results: i32, pub flags: u32 } }
 xdr_struct! { /// remote_connect_list_all_domains_ret
-    pub struct ListAllRet { pub domains: Vec<NonnullDomain> [max REMOTE_DOMAIN_LIST_MAX], pub ret: u32 } }
+pub struct ListAllRet { pub domains: Vec<NonnullDomain> [max REMOTE_DOMAIN_LIST_MAX], pub ret: u32 } }
 xdr_struct! { /// remote_domain_lookup_by_id_args
-    pub struct LookupIdArgs { pub id: i32 } }
+pub struct LookupIdArgs { pub id: i32 } }
 xdr_struct! { /// remote_domain_lookup_by_name_args
-    pub struct LookupNameArgs { pub name: String } }
+pub struct LookupNameArgs { pub name: String } }
 xdr_struct! { /// remote_domain_lookup_by_uuid_args
-    pub struct LookupUuidArgs { pub uuid: [u8; 16] } }
+pub struct LookupUuidArgs { pub uuid: [u8; 16] } }
 xdr_struct! { /// remote_domain_create_xml_args / remote_domain_define_xml_flags_args
-    pub struct XmlFlagsArgs { pub xml: String, pub flags: u32 } }
+pub struct XmlFlagsArgs { pub xml: String, pub flags: u32 } }
 xdr_struct! { /// remote_domain_define_xml_args
-    pub struct XmlArgs { pub xml: String } }
+pub struct XmlArgs { pub xml: String } }
 xdr_struct! { /// remote_domain_set_autostart_args
-    pub struct SetAutostartArgs { pub dom: NonnullDomain, pub autostart: i32 } }
+pub struct SetAutostartArgs { pub dom: NonnullDomain, pub autostart: i32 } }
 xdr_struct! { /// remote_domain_set_memory_args / remote_domain_set_max_memory_args
-    pub struct SetMemoryArgs { pub dom: NonnullDomain, pub memory: u64 } }
+pub struct SetMemoryArgs { pub dom: NonnullDomain, pub memory: u64 } }
 xdr_struct! { /// remote_domain_set_memory_flags_args
-    pub struct SetMemoryFlagsArgs { pub dom: NonnullDomain, pub memory: u64, pub flags: u32 } }
+pub struct SetMemoryFlagsArgs { pub dom: NonnullDomain, pub memory: u64, pub flags: u32 } }
 xdr_struct! { /// remote_domain_get_info_ret (u_char and u_short travel as 4-byte ints)
-    pub struct DomainInfoRet { pub state: u32, pub max_mem: u64, pub memory: u64, pub nr_virt_cpu: u32, pub cpu_time: u64 } }
+pub struct DomainInfoRet { pub state: u32, pub max_mem: u64, pub memory: u64, pub nr_virt_cpu: u32, pub cpu_time: u64 } }
 xdr_struct! { /// remote_domain_get_state_ret
-    pub struct StateRet { pub state: i32, pub reason: i32 } }
+pub struct StateRet { pub state: i32, pub reason: i32 } }
 xdr_struct! { /// remote_connect_domain_event_register_any_args / _deregister_any_args
-    pub struct EventIdArgs { pub event_id: i32 } }
+pub struct EventIdArgs { pub event_id: i32 } }
 xdr_struct! { /// remote_connect_domain_event_callback_register_any_args
-    pub struct CallbackRegisterArgs { pub event_id: i32, pub dom: Option<NonnullDomain> } }
+pub struct CallbackRegisterArgs { pub event_id: i32, pub dom: Option<NonnullDomain> } }
 xdr_struct! { /// remote_connect_domain_event_callback_register_any_ret
-    pub struct CallbackRegisterRet { pub callback_id: i32 } }
+pub struct CallbackRegisterRet { pub callback_id: i32 } }
 xdr_struct! { /// remote_connect_domain_event_callback_deregister_any_args
-    pub struct CallbackIdArgs { pub callback_id: i32 } }
+pub struct CallbackIdArgs { pub callback_id: i32 } }
 xdr_struct! { /// remote_domain_open_console_args
-    pub struct OpenConsoleArgs { pub dom: NonnullDomain, pub dev_name: Option<String>, pub flags: u32 } }
+pub struct OpenConsoleArgs { pub dom: NonnullDomain, pub dev_name: Option<String>, pub flags: u32 } }
 xdr_struct! { /// remote_connect_get_domain_capabilities_args
-    pub struct DomainCapsArgs {
-        pub emulatorbin: Option<String>,
-        pub arch: Option<String>,
-        pub machine: Option<String>,
-        pub virttype: Option<String>,
-        pub flags: u32,
-    } }
+pub struct DomainCapsArgs {
+    pub emulatorbin: Option<String>,
+    pub arch: Option<String>,
+    pub machine: Option<String>,
+    pub virttype: Option<String>,
+    pub flags: u32,
+} }
 xdr_struct! { /// remote_domain_event_lifecycle_msg
-    pub struct LifecycleMsg { pub dom: NonnullDomain, pub event: i32, pub detail: i32 } }
+pub struct LifecycleMsg { pub dom: NonnullDomain, pub event: i32, pub detail: i32 } }
 xdr_struct! { /// remote_domain_event_callback_lifecycle_msg
-    pub struct CallbackLifecycleMsg { pub callback_id: i32, pub msg: LifecycleMsg } }
+pub struct CallbackLifecycleMsg { pub callback_id: i32, pub msg: LifecycleMsg } }
 
 /// remote_node_get_info_ret. `char model[32]` is a fixed XDR array of chars, each char
 /// taking a 4-byte unit, so it is coded by hand.
@@ -219,7 +219,7 @@ pub fn fuzz_target(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     fn to_bytes<T: Xdr>(v: &T) -> Vec<u8> {
         let mut w = Writer::new();
         v.encode(&mut w);

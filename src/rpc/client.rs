@@ -146,10 +146,7 @@ impl Client {
     ) -> Client {
         let identity = if stream.is_unix() { Identity::of_unix_peer(stream.raw_fd()) } else { Identity::default() };
         let sock_addr = stream.peer_addr_string();
-        let conn_time = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let conn_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         Client {
             id,
             server,

@@ -25,7 +25,10 @@ pub struct OutPacket {
 pub enum ReadOutcome {
     /// This many bytes were read; `drained` when fewer than asked (the socket is empty
     /// for now and the next edge will say when more comes).
-    Data { n: usize, drained: bool },
+    Data {
+        n: usize,
+        drained: bool,
+    },
     WouldBlock,
     Eof,
     Failed(io::Error),

@@ -9,9 +9,8 @@ use std::fmt;
 use std::mem;
 
 use crate::rpc::protocol::{
-    Header, MessageStatus, MessageType, RemoteError, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG,
-    KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX,
-    VIR_NET_MESSAGE_MIN_PACKET, VIR_NET_MESSAGE_NUM_FDS_MAX,
+    Header, MessageStatus, MessageType, RemoteError, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM,
+    KEEPALIVE_PROTOCOL_VERSION, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_MIN_PACKET, VIR_NET_MESSAGE_NUM_FDS_MAX,
 };
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
@@ -39,10 +38,7 @@ pub enum FrameError {
     /// An encoded packet would exceed VIR_NET_MESSAGE_MAX (`len` counts the length word).
     EncodeTooLarge { len: usize },
     /// `encode_packet` was given an fd count for a type without fds or none for one with fds.
-    FdsMismatch {
-        type_: MessageType,
-        nfds: Option<u32>,
-    },
+    FdsMismatch { type_: MessageType, nfds: Option<u32> },
     /// A packet announced more fds than arrived with its dummy bytes.
     MissingFds { expected: usize, got: usize },
 }
@@ -50,40 +46,28 @@ pub enum FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FrameError::TooSmall { len } => write!(
-                f,
-                "packet {len} bytes received too small, want at least {VIR_NET_MESSAGE_MIN_PACKET}"
-            ),
+            FrameError::TooSmall { len } => write!(f, "packet {len} bytes received too small, want at least {VIR_NET_MESSAGE_MIN_PACKET}"),
             FrameError::TooLarge { len } => write!(
                 f,
                 "packet {} bytes received too large, want {VIR_NET_MESSAGE_MAX}",
                 u64::from(*len).saturating_sub(VIR_NET_MESSAGE_LEN_MAX as u64)
             ),
             FrameError::LengthMismatch { word, actual } => {
-                write!(
-                    f,
-                    "packet length word says {word} bytes but {actual} were given"
-                )
+                write!(f, "packet length word says {word} bytes but {actual} were given")
             }
             FrameError::Header(e) => write!(f, "Unable to decode message header: {e}"),
             FrameError::MissingFds { expected, got } => {
                 write!(f, "packet announced {expected} file descriptors but {got} arrived")
             }
             FrameError::NumFds(e) => write!(f, "Unable to decode number of FDs: {e}"),
-            FrameError::TooManyFds { nfds } => write!(
-                f,
-                "Too many FDs {nfds}, expected {VIR_NET_MESSAGE_NUM_FDS_MAX} maximum"
-            ),
+            FrameError::TooManyFds { nfds } => write!(f, "Too many FDs {nfds}, expected {VIR_NET_MESSAGE_NUM_FDS_MAX} maximum"),
             FrameError::EncodeTooLarge { len } => write!(
                 f,
                 "Unable to encode message payload: {len} bytes exceed the {} byte limit",
                 VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX
             ),
             FrameError::FdsMismatch { type_, nfds } => {
-                write!(
-                    f,
-                    "message type {type_:?} does not go with an fd count of {nfds:?}"
-                )
+                write!(f, "message type {type_:?} does not go with an fd count of {nfds:?}")
             }
         }
     }
@@ -123,18 +107,12 @@ impl Packet {
     // C: virNetMessageDecodeHeader, virNetMessageDecodeNumFDs
     pub fn parse(buf: Vec<u8>) -> Result<Packet, FrameError> {
         if buf.len() < VIR_NET_MESSAGE_LEN_MAX {
-            return Err(FrameError::LengthMismatch {
-                word: 0,
-                actual: buf.len(),
-            });
+            return Err(FrameError::LengthMismatch { word: 0, actual: buf.len() });
         }
         let word = [buf[0], buf[1], buf[2], buf[3]];
         let total = packet_len(word)?;
         if total != buf.len() {
-            return Err(FrameError::LengthMismatch {
-                word: u32::from_be_bytes(word),
-                actual: buf.len(),
-            });
+            return Err(FrameError::LengthMismatch { word: u32::from_be_bytes(word), actual: buf.len() });
         }
         let mut r = Reader::new(&buf[VIR_NET_MESSAGE_LEN_MAX..]);
         let header = Header::decode(&mut r).map_err(FrameError::Header)?;
@@ -192,10 +170,7 @@ enum State {
 }
 
 impl State {
-    const IDLE: State = State::Length {
-        word: [0; 4],
-        have: 0,
-    };
+    const IDLE: State = State::Length { word: [0; 4], have: 0 };
 }
 
 /// Cuts a byte stream into packets. Holds at most one partial packet, allocated at its exact
@@ -298,16 +273,9 @@ impl Splitter {
 /// Encodes a packet: length word (filled in last), `header`, the fd count (required for
 /// `*_WITH_FDS` types, refused otherwise), then what `body` writes.
 // C: virNetMessageEncodeHeader, virNetMessageEncodeNumFDs, virNetMessageEncodePayload
-pub fn encode_packet(
-    header: &Header,
-    nfds: Option<u32>,
-    body: impl FnOnce(&mut Writer),
-) -> Result<Vec<u8>, FrameError> {
+pub fn encode_packet(header: &Header, nfds: Option<u32>, body: impl FnOnce(&mut Writer)) -> Result<Vec<u8>, FrameError> {
     if header.type_.has_fds() != nfds.is_some() {
-        return Err(FrameError::FdsMismatch {
-            type_: header.type_,
-            nfds,
-        });
+        return Err(FrameError::FdsMismatch { type_: header.type_, nfds });
     }
     let mut w = Writer::with_capacity(PAYLOAD_OFFSET + 4 + 64);
     w.u32(0);
@@ -330,11 +298,7 @@ pub fn encode_packet(
 
 /// A successful reply to `call` carrying `ret`.
 pub fn reply_ok(call: &Header, ret: &impl Xdr) -> Result<Vec<u8>, FrameError> {
-    let h = Header {
-        type_: MessageType::Reply,
-        status: MessageStatus::Ok,
-        ..*call
-    };
+    let h = Header { type_: MessageType::Reply, status: MessageStatus::Ok, ..*call };
     encode_packet(&h, None, |w| ret.encode(w))
 }
 
@@ -342,47 +306,19 @@ pub fn reply_ok(call: &Header, ret: &impl Xdr) -> Result<Vec<u8>, FrameError> {
 /// errors on the stream).
 // C: virNetServerProgramSendReplyError
 pub fn reply_error(call: &Header, err: &RemoteError) -> Result<Vec<u8>, FrameError> {
-    let type_ = if call.type_ == MessageType::Stream {
-        MessageType::Stream
-    } else {
-        MessageType::Reply
-    };
-    let h = Header {
-        type_,
-        status: MessageStatus::Error,
-        ..*call
-    };
+    let type_ = if call.type_ == MessageType::Stream { MessageType::Stream } else { MessageType::Reply };
+    let h = Header { type_, status: MessageStatus::Error, ..*call };
     encode_packet(&h, None, |w| err.encode(w))
 }
 
 /// An asynchronous MESSAGE (an event) of procedure `proc_` carrying `body`.
-pub fn event(
-    prog: u32,
-    vers: u32,
-    proc_: i32,
-    serial: u32,
-    body: &impl Xdr,
-) -> Result<Vec<u8>, FrameError> {
-    let h = Header::new(
-        prog,
-        vers,
-        proc_,
-        MessageType::Message,
-        serial,
-        MessageStatus::Ok,
-    );
+pub fn event(prog: u32, vers: u32, proc_: i32, serial: u32, body: &impl Xdr) -> Result<Vec<u8>, FrameError> {
+    let h = Header::new(prog, vers, proc_, MessageType::Message, serial, MessageStatus::Ok);
     encode_packet(&h, None, |w| body.encode(w))
 }
 
 fn keepalive(proc_: i32) -> Vec<u8> {
-    let h = Header::new(
-        KEEPALIVE_PROGRAM,
-        KEEPALIVE_PROTOCOL_VERSION,
-        proc_,
-        MessageType::Message,
-        0,
-        MessageStatus::Ok,
-    );
+    let h = Header::new(KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION, proc_, MessageType::Message, 0, MessageStatus::Ok);
     let mut w = Writer::with_capacity(PAYLOAD_OFFSET);
     w.u32(PAYLOAD_OFFSET as u32);
     h.encode(&mut w);
@@ -402,14 +338,7 @@ pub fn pong() -> Vec<u8> {
 /// A STREAM packet: `data` as raw bytes (no XDR length or padding). CONTINUE carries data,
 /// OK with no data ends the stream.
 // C: virNetServerProgramSendStreamData
-pub fn stream_packet(
-    prog: u32,
-    vers: u32,
-    proc_: i32,
-    serial: u32,
-    status: MessageStatus,
-    data: &[u8],
-) -> Result<Vec<u8>, FrameError> {
+pub fn stream_packet(prog: u32, vers: u32, proc_: i32, serial: u32, status: MessageStatus, data: &[u8]) -> Result<Vec<u8>, FrameError> {
     let total = PAYLOAD_OFFSET.saturating_add(data.len());
     if total > VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX {
         return Err(FrameError::EncodeTooLarge { len: total });
@@ -424,22 +353,8 @@ pub fn stream_packet(
 
 /// A STREAM_HOLE packet (status CONTINUE) carrying virNetStreamHole{length, flags}.
 // C: virNetServerProgramSendStreamHole
-pub fn stream_hole(
-    prog: u32,
-    vers: u32,
-    proc_: i32,
-    serial: u32,
-    length: i64,
-    flags: u32,
-) -> Vec<u8> {
-    let h = Header::new(
-        prog,
-        vers,
-        proc_,
-        MessageType::StreamHole,
-        serial,
-        MessageStatus::Continue,
-    );
+pub fn stream_hole(prog: u32, vers: u32, proc_: i32, serial: u32, length: i64, flags: u32) -> Vec<u8> {
+    let h = Header::new(prog, vers, proc_, MessageType::StreamHole, serial, MessageStatus::Continue);
     let mut w = Writer::with_capacity(PAYLOAD_OFFSET + 12);
     w.u32((PAYLOAD_OFFSET + 12) as u32);
     h.encode(&mut w);

@@ -17,8 +17,8 @@ use crate::poll::{self, SignalPipe, Timers, TokenKind};
 use crate::rpc::client::{Client, CloseReason, ReadOutcome, TlsProgress};
 use crate::rpc::keepalive::Action;
 use crate::rpc::message::{self, Packet};
-use crate::rpc::protocol::{self as proto, Header, MessageType, RemoteError};
 use crate::rpc::program;
+use crate::rpc::protocol::{self as proto, Header, MessageType, RemoteError};
 use crate::rpc::server::Server;
 use crate::rpc::service::{ListenerSlot, Service};
 
@@ -168,10 +168,7 @@ impl Core {
 
     /// Every live client, with its id.
     pub fn clients(&self) -> impl Iterator<Item = (ClientId, &Client)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.client.as_ref().map(|c| (ClientId { idx: i as u32, gen: s.gen }, c)))
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.client.as_ref().map(|c| (ClientId { idx: i as u32, gen: s.gen }, c)))
     }
 
     pub fn client_count(&self) -> usize {

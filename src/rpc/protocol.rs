@@ -137,11 +137,7 @@ static ADMIN_PROC_NAMES: [&str; 19] = [
 
 /// The name of ADMIN procedure `n`, if it exists.
 pub fn admin_proc_name(n: i32) -> Option<&'static str> {
-    usize::try_from(n)
-        .ok()?
-        .checked_sub(1)
-        .and_then(|i| ADMIN_PROC_NAMES.get(i))
-        .copied()
+    usize::try_from(n).ok()?.checked_sub(1).and_then(|i| ADMIN_PROC_NAMES.get(i)).copied()
 }
 
 // ---- Header ----
@@ -224,22 +220,8 @@ pub struct Header {
 }
 
 impl Header {
-    pub fn new(
-        prog: u32,
-        vers: u32,
-        proc_: i32,
-        type_: MessageType,
-        serial: u32,
-        status: MessageStatus,
-    ) -> Self {
-        Header {
-            prog,
-            vers,
-            proc_,
-            type_,
-            serial,
-            status,
-        }
+    pub fn new(prog: u32, vers: u32, proc_: i32, type_: MessageType, serial: u32, status: MessageStatus) -> Self {
+        Header { prog, vers, proc_, type_, serial, status }
     }
 }
 
@@ -265,22 +247,9 @@ impl Xdr for Header {
         let t = r.enum_i32()?;
         let serial = r.u32()?;
         let s = r.enum_i32()?;
-        let type_ = MessageType::from_i32(t).ok_or(XdrError::BadDiscriminant {
-            what: "message type",
-            value: t,
-        })?;
-        let status = MessageStatus::from_i32(s).ok_or(XdrError::BadDiscriminant {
-            what: "message status",
-            value: s,
-        })?;
-        Ok(Header {
-            prog,
-            vers,
-            proc_,
-            type_,
-            serial,
-            status,
-        })
+        let type_ = MessageType::from_i32(t).ok_or(XdrError::BadDiscriminant { what: "message type", value: t })?;
+        let status = MessageStatus::from_i32(s).ok_or(XdrError::BadDiscriminant { what: "message status", value: s })?;
+        Ok(Header { prog, vers, proc_, type_, serial, status })
     }
 }
 
@@ -406,17 +375,7 @@ impl Xdr for RemoteError {
         let int1 = r.i32()?;
         let int2 = r.i32()?;
         let _net = Option::<NonnullNetwork>::decode(r)?;
-        Ok(RemoteError {
-            code,
-            domain,
-            message,
-            level,
-            str1,
-            str2,
-            str3,
-            int1,
-            int2,
-        })
+        Ok(RemoteError { code, domain, message, level, str1, str2, str3, int1, int2 })
     }
 }
 

@@ -6,11 +6,7 @@ pub const REMOTE_PROC_LAST: i32 = 453;
 
 /// The name of REMOTE procedure `n` (e.g. 1 is "REMOTE_PROC_CONNECT_OPEN"), if known.
 pub fn remote_proc_name(n: i32) -> Option<&'static str> {
-    usize::try_from(n)
-        .ok()?
-        .checked_sub(1)
-        .and_then(|i| REMOTE_PROC_NAMES.get(i))
-        .copied()
+    usize::try_from(n).ok()?.checked_sub(1).and_then(|i| REMOTE_PROC_NAMES.get(i)).copied()
 }
 
 #[rustfmt::skip]

@@ -51,8 +51,7 @@ impl Server {
     /// New connections must wait (libvirt disables the listeners rather than reject).
     // C: virNetServerCheckLimits
     pub fn at_limit(&self) -> bool {
-        self.nclients >= self.nclients_max
-            || (self.nclients_unauth_max > 0 && self.nclients_unauth >= self.nclients_unauth_max)
+        self.nclients >= self.nclients_max || (self.nclients_unauth_max > 0 && self.nclients_unauth >= self.nclients_unauth_max)
     }
 }
 

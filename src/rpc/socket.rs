@@ -18,21 +18,29 @@ use crate::util::sys;
 pub enum SocketError {
     /// Another live daemon is listening on this path.
     InUse(PathBuf),
-    Bind { addr: String, err: io::Error },
-    Listen { addr: String, err: io::Error },
-    Perms { path: PathBuf, err: io::Error },
-    Resolve { addr: String, err: String },
+    Bind {
+        addr: String,
+        err: io::Error,
+    },
+    Listen {
+        addr: String,
+        err: io::Error,
+    },
+    Perms {
+        path: PathBuf,
+        err: io::Error,
+    },
+    Resolve {
+        addr: String,
+        err: String,
+    },
 }
 
 impl fmt::Display for SocketError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use crate::util::strerror;
         match self {
-            SocketError::InUse(p) => write!(
-                f,
-                "Failed to bind socket to '{}': another daemon is already listening on it",
-                p.display()
-            ),
+            SocketError::InUse(p) => write!(f, "Failed to bind socket to '{}': another daemon is already listening on it", p.display()),
             SocketError::Bind { addr, err } => write!(f, "Failed to bind socket to '{addr}': {}", strerror(err)),
             SocketError::Listen { addr, err } => write!(f, "Failed to listen on socket '{addr}': {}", strerror(err)),
             SocketError::Perms { path, err } => {
@@ -93,15 +101,12 @@ pub fn listen_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> Re
 // C: virNetSocketNewListenTCP
 pub fn listen_tcp(node: Option<&str>, service: &str, backlog: u32) -> Result<Vec<TcpListener>, SocketError> {
     let addr_text = format!("{}:{}", node.unwrap_or("*"), service);
-    let port: u16 = resolve_service(service).ok_or_else(|| SocketError::Resolve {
-        addr: addr_text.clone(),
-        err: format!("unknown service '{service}'"),
-    })?;
+    let port: u16 = resolve_service(service)
+        .ok_or_else(|| SocketError::Resolve { addr: addr_text.clone(), err: format!("unknown service '{service}'") })?;
     let addrs: Vec<SocketAddr> = match node {
-        None | Some("") => vec![
-            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)),
-            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port)),
-        ],
+        None | Some("") => {
+            vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)), SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port))]
+        }
         Some(n) => {
             let host = n.trim_start_matches('[').trim_end_matches(']');
             (host, port)
@@ -210,9 +215,7 @@ impl Listener {
         let raw = fd.as_raw_fd();
         sys::set_nonblocking(raw)?;
         Ok(match sys::sock_name(raw)? {
-            sys::SockName::Unix(_) => {
-                Listener::Unix(UnixListener::from_std(std::os::unix::net::UnixListener::from(fd)))
-            }
+            sys::SockName::Unix(_) => Listener::Unix(UnixListener::from_std(std::os::unix::net::UnixListener::from(fd))),
             sys::SockName::Inet(_) => Listener::Tcp(TcpListener::from_std(std::net::TcpListener::from(fd))),
             sys::SockName::Other => return Err(io::Error::new(io::ErrorKind::InvalidInput, "unsupported socket family")),
         })
@@ -324,9 +327,7 @@ impl Stream {
     pub fn send_fd(&mut self, fd: RawFd) -> io::Result<bool> {
         match self {
             Stream::Unix(s) => sys::send_fd(s.as_raw_fd(), fd),
-            Stream::Tcp(_) | Stream::Tls(_) => {
-                Err(io::Error::new(io::ErrorKind::Unsupported, "fd passing needs a UNIX socket"))
-            }
+            Stream::Tcp(_) | Stream::Tls(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "fd passing needs a UNIX socket")),
         }
     }
 

@@ -25,7 +25,10 @@ pub struct PoolParams {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PoolError {
     /// min > max, or max == 0 with a queue to serve.
-    InvalidLimits { min: usize, max: usize },
+    InvalidLimits {
+        min: usize,
+        max: usize,
+    },
     Spawn(String),
 }
 
@@ -262,7 +265,13 @@ fn worker(shared: Arc<Shared>, prio: bool) {
 }
 
 fn take_job(st: &mut State, prio_only: bool) -> Option<Job> {
-    let idx = if prio_only { st.jobs.iter().position(|(_, p)| *p)? } else if st.jobs.is_empty() { return None } else { 0 };
+    let idx = if prio_only {
+        st.jobs.iter().position(|(_, p)| *p)?
+    } else if st.jobs.is_empty() {
+        return None;
+    } else {
+        0
+    };
     let (job, was_prio) = st.jobs.remove(idx)?;
     if was_prio {
         st.n_prio_jobs -= 1;
@@ -315,7 +324,13 @@ mod tests {
         let release_rx = Arc::new(Mutex::new(release_rx));
         for _ in 0..5 {
             let r = Arc::clone(&release_rx);
-            pool.submit(Box::new(move || { let _ = r.lock().unwrap().recv(); }), false).unwrap();
+            pool.submit(
+                Box::new(move || {
+                    let _ = r.lock().unwrap().recv();
+                }),
+                false,
+            )
+            .unwrap();
             wait_until(&pool, |p| p.free_workers == 0);
         }
         let p = pool.params();
@@ -329,7 +344,13 @@ mod tests {
     fn priority_job_runs_while_workers_blocked() {
         let pool = ThreadPool::new("t", 1, 1, 1).unwrap();
         let (block_tx, block_rx) = mpsc::channel::<()>();
-        pool.submit(Box::new(move || { let _ = block_rx.recv(); }), false).unwrap();
+        pool.submit(
+            Box::new(move || {
+                let _ = block_rx.recv();
+            }),
+            false,
+        )
+        .unwrap();
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(move || tx.send(1).unwrap()), true).unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);

@@ -175,8 +175,7 @@ impl TlsContext {
         files.check_exist()?;
         let cas = cert::load_certs(&files.ca)?;
         let chain = cert::load_certs(&files.cert)?;
-        let key_pem = std::fs::read(&files.key)
-            .map_err(|e| TlsError::Read { path: files.key.clone(), err: crate::util::strerror(&e) })?;
+        let key_pem = std::fs::read(&files.key).map_err(|e| TlsError::Read { path: files.key.clone(), err: crate::util::strerror(&e) })?;
         let key = openssl::pkey::PKey::private_key_from_pem(&key_pem)
             .map_err(|e| TlsError::Key { path: files.key.clone(), err: e.to_string() })?;
         if !settings.no_sanity {
@@ -214,9 +213,7 @@ impl TlsContext {
         }
         if let Some(crl) = &files.crl {
             let lookup = store.add_lookup(X509Lookup::file()).map_err(setup_err)?;
-            lookup
-                .load_crl_file(crl, SslFiletype::PEM)
-                .map_err(|e| TlsError::Parse { path: crl.clone(), err: e.to_string() })?;
+            lookup.load_crl_file(crl, SslFiletype::PEM).map_err(|e| TlsError::Parse { path: crl.clone(), err: e.to_string() })?;
             store.set_flags(X509VerifyFlags::CRL_CHECK).map_err(setup_err)?;
         }
         store.set_purpose(X509PurposeId::SSL_CLIENT).map_err(setup_err)?;
@@ -270,9 +267,7 @@ impl TlsContext {
             return Err(e);
         }
         if !acl_allows(self.settings.allowed_dn.as_deref(), dn) {
-            return Err(format!(
-                "Client's Distinguished Name '{dn}' is not on the list of allowed clients (tls_allowed_dn_list)"
-            ));
+            return Err(format!("Client's Distinguished Name '{dn}' is not on the list of allowed clients (tls_allowed_dn_list)"));
         }
         Ok(())
     }

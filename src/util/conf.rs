@@ -115,32 +115,19 @@ impl fmt::Display for Expected {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfError {
     /// VIR_ERR_CONF_SYNTAX from the parser, with the line it stopped on.
-    Syntax {
-        file: String,
-        line: u32,
-        kind: SyntaxKind,
-    },
+    Syntax { file: String, line: u32, kind: SyntaxKind },
     /// open(2) failed (virFileReadAll).
     Open { file: String, errno: i32 },
     /// read(2) failed, or the file is larger than `MAX_CONFIG_FILE_SIZE` (EOVERFLOW).
     Read { file: String, errno: i32 },
     /// The entry exists with another type.
-    WrongType {
-        file: String,
-        key: String,
-        expected: Expected,
-    },
+    WrongType { file: String, key: String, expected: Expected },
     /// A list holding something other than strings (libvirt reports VIR_ERR_CONF_SYNTAX).
     NotStringList { file: String, key: String },
     /// A bool given as an unsigned number other than 0 or 1.
     NotBool { file: String, key: String },
     /// A number outside the getter's range.
-    OutOfRange {
-        file: String,
-        key: String,
-        min: i128,
-        max: i128,
-    },
+    OutOfRange { file: String, key: String, min: i128, max: i128 },
 }
 
 /// strerror(3) text for an errno, without Rust's " (os error N)" suffix.
@@ -167,17 +154,15 @@ impl fmt::Display for ConfError {
             ConfError::WrongType { file, key, expected } => {
                 write!(f, "internal error: {file}: expected {expected} for '{key}' parameter")
             }
-            ConfError::NotStringList { file, key } => write!(
-                f,
-                "configuration file syntax error: {file}: expected a string list for '{key}' parameter"
-            ),
+            ConfError::NotStringList { file, key } => {
+                write!(f, "configuration file syntax error: {file}: expected a string list for '{key}' parameter")
+            }
             ConfError::NotBool { file, key } => {
                 write!(f, "internal error: {file}: value for '{key}' parameter must be 0 or 1")
             }
-            ConfError::OutOfRange { file, key, min, max } => write!(
-                f,
-                "internal error: {file}: value for '{key}' parameter must be in range {min}:{max}"
-            ),
+            ConfError::OutOfRange { file, key, min, max } => {
+                write!(f, "internal error: {file}: value for '{key}' parameter must be in range {min}:{max}")
+            }
         }
     }
 }
@@ -191,22 +176,13 @@ fn errno_of(err: &std::io::Error) -> i32 {
 /// Reads a whole file of at most `MAX_CONFIG_FILE_SIZE` bytes.
 // C: virFileReadAll
 fn read_limited(path: &Path, name: &str) -> Result<Vec<u8>, ConfError> {
-    let file = File::open(path).map_err(|e| ConfError::Open {
-        file: name.to_string(),
-        errno: errno_of(&e),
-    })?;
+    let file = File::open(path).map_err(|e| ConfError::Open { file: name.to_string(), errno: errno_of(&e) })?;
     let mut text = Vec::new();
     file.take(MAX_CONFIG_FILE_SIZE as u64 + 1)
         .read_to_end(&mut text)
-        .map_err(|e| ConfError::Read {
-            file: name.to_string(),
-            errno: errno_of(&e),
-        })?;
+        .map_err(|e| ConfError::Read { file: name.to_string(), errno: errno_of(&e) })?;
     if text.len() > MAX_CONFIG_FILE_SIZE {
-        return Err(ConfError::Read {
-            file: name.to_string(),
-            errno: libc::EOVERFLOW,
-        });
+        return Err(ConfError::Read { file: name.to_string(), errno: libc::EOVERFLOW });
     }
     Ok(text)
 }
@@ -218,10 +194,7 @@ impl Conf {
         let (entries, mut errors) = parse::parse(filename, text, 1);
         match errors.pop() {
             Some(err) => Err(err),
-            None => Ok(Conf {
-                filename: filename.to_string(),
-                entries,
-            }),
+            None => Ok(Conf { filename: filename.to_string(), entries }),
         }
     }
 
@@ -230,13 +203,7 @@ impl Conf {
     /// The entries are those that parsed cleanly.
     pub fn parse_all(filename: &str, text: &[u8]) -> (Conf, Vec<ConfError>) {
         let (entries, errors) = parse::parse(filename, text, CONF_MAX_ERRORS);
-        (
-            Conf {
-                filename: filename.to_string(),
-                entries,
-            },
-            errors,
-        )
+        (Conf { filename: filename.to_string(), entries }, errors)
     }
 
     /// Reads and parses a file; errors name the path as given.
@@ -252,13 +219,7 @@ impl Conf {
         let name = path.to_string_lossy().into_owned();
         match read_limited(path, &name) {
             Ok(text) => Conf::parse_all(&name, &text),
-            Err(err) => (
-                Conf {
-                    filename: name,
-                    entries: Vec::new(),
-                },
-                vec![err],
-            ),
+            Err(err) => (Conf { filename: name, entries: Vec::new() }, vec![err]),
         }
     }
 
@@ -269,20 +230,11 @@ impl Conf {
     }
 
     fn wrong_type(&self, key: &str, expected: Expected) -> ConfError {
-        ConfError::WrongType {
-            file: self.filename.clone(),
-            key: key.to_string(),
-            expected,
-        }
+        ConfError::WrongType { file: self.filename.clone(), key: key.to_string(), expected }
     }
 
     fn out_of_range(&self, key: &str, min: i128, max: i128) -> ConfError {
-        ConfError::OutOfRange {
-            file: self.filename.clone(),
-            key: key.to_string(),
-            min,
-            max,
-        }
+        ConfError::OutOfRange { file: self.filename.clone(), key: key.to_string(), min, max }
     }
 
     // C: virConfGetValueString
@@ -296,11 +248,7 @@ impl Conf {
 
     /// A list of strings; with `compat_string` a lone string is a list of one.
     // C: virConfGetValueStringList
-    pub fn get_string_list(
-        &self,
-        key: &str,
-        compat_string: bool,
-    ) -> Result<Option<Vec<String>>, ConfError> {
+    pub fn get_string_list(&self, key: &str, compat_string: bool) -> Result<Option<Vec<String>>, ConfError> {
         match self.get(key).map(|e| &e.value) {
             None => Ok(None),
             Some(Value::List(items)) => {
@@ -308,12 +256,7 @@ impl Conf {
                 for item in items {
                     match item {
                         Value::Str(s) => out.push(s.clone()),
-                        _ => {
-                            return Err(ConfError::NotStringList {
-                                file: self.filename.clone(),
-                                key: key.to_string(),
-                            })
-                        }
+                        _ => return Err(ConfError::NotStringList { file: self.filename.clone(), key: key.to_string() }),
                     }
                 }
                 Ok(Some(out))
@@ -331,10 +274,7 @@ impl Conf {
             None => Ok(None),
             Some(Value::Unsigned(0)) => Ok(Some(false)),
             Some(Value::Unsigned(1)) => Ok(Some(true)),
-            Some(Value::Unsigned(_)) => Err(ConfError::NotBool {
-                file: self.filename.clone(),
-                key: key.to_string(),
-            }),
+            Some(Value::Unsigned(_)) => Err(ConfError::NotBool { file: self.filename.clone(), key: key.to_string() }),
             Some(_) => Err(self.wrong_type(key, Expected::Bool)),
         }
     }
@@ -354,9 +294,7 @@ impl Conf {
     pub fn get_uint(&self, key: &str) -> Result<Option<u32>, ConfError> {
         match self.get(key).map(|e| &e.value) {
             None => Ok(None),
-            Some(Value::Unsigned(v)) => u32::try_from(*v)
-                .map(Some)
-                .map_err(|_| self.out_of_range(key, 0, u32::MAX.into())),
+            Some(Value::Unsigned(v)) => u32::try_from(*v).map(Some).map_err(|_| self.out_of_range(key, 0, u32::MAX.into())),
             Some(_) => Err(self.wrong_type(key, Expected::UnsignedInteger)),
         }
     }
@@ -366,9 +304,7 @@ impl Conf {
         match self.get(key).map(|e| &e.value) {
             None => Ok(None),
             Some(Value::Signed(v)) => Ok(Some(*v)),
-            Some(Value::Unsigned(v)) => i64::try_from(*v)
-                .map(Some)
-                .map_err(|_| self.out_of_range(key, i64::MIN.into(), i64::MAX.into())),
+            Some(Value::Unsigned(v)) => i64::try_from(*v).map(Some).map_err(|_| self.out_of_range(key, i64::MIN.into(), i64::MAX.into())),
             Some(_) => Err(self.wrong_type(key, Expected::SignedInteger)),
         }
     }

@@ -28,9 +28,7 @@ pub enum DaemonErr {
 impl DaemonErr {
     pub fn from_u8(v: u8) -> Option<DaemonErr> {
         use DaemonErr::*;
-        [None, Pidfile, Rundir, Init, Signal, Privs, Network, Config, Hooks, Reexec, Audit, Driver]
-            .get(v as usize)
-            .copied()
+        [None, Pidfile, Rundir, Init, Signal, Privs, Network, Config, Hooks, Reexec, Audit, Driver].get(v as usize).copied()
     }
 
     /// The reason the `-d` parent prints (libvirt's strings, as daemons' users grep for them).

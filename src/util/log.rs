@@ -24,10 +24,7 @@ use std::time::SystemTime;
 pub use self::error::LogError;
 pub use self::format::format_timestamp;
 pub use self::setup::{ENV_DEBUG, ENV_FILTERS, ENV_OUTPUTS};
-pub use self::spec::{
-    parse_default_priority, Priority, VIR_LOG_DEBUG, VIR_LOG_DEFAULT, VIR_LOG_ERROR, VIR_LOG_INFO,
-    VIR_LOG_WARN,
-};
+pub use self::spec::{parse_default_priority, Priority, VIR_LOG_DEBUG, VIR_LOG_DEFAULT, VIR_LOG_ERROR, VIR_LOG_INFO, VIR_LOG_WARN};
 
 use self::filter::Filter;
 use self::format::Origin;
@@ -58,13 +55,7 @@ struct State {
 
 impl State {
     fn initial(ident: &str) -> State {
-        State {
-            default: VIR_LOG_DEFAULT,
-            filters: Vec::new(),
-            outputs: Vec::new(),
-            default_output: None,
-            ident: ident.to_string(),
-        }
+        State { default: VIR_LOG_DEFAULT, filters: Vec::new(), outputs: Vec::new(), default_output: None, ident: ident.to_string() }
     }
 
     /// Whether a record of `priority` and `category` would reach at least one output.
@@ -104,31 +95,13 @@ impl State {
         let place = origin.place.map(|p| (p, origin.line));
         let text = format::format_message(tid, priority, place, msg);
         let timestamp = format::format_timestamp(now);
-        let rec = Rendered {
-            priority,
-            origin: *origin,
-            raw: msg,
-            text: &text,
-            timestamp: &timestamp,
-        };
-        let ctx = EmitCtx {
-            tid,
-            hostname: hostname(),
-            ident: &self.ident,
-        };
+        let rec = Rendered { priority, origin: *origin, raw: msg, text: &text, timestamp: &timestamp };
+        let ctx = EmitCtx { tid, hostname: hostname(), ident: &self.ident };
         if self.outputs.is_empty() {
             if STDERR_INIT_PENDING.swap(false, Ordering::AcqRel) {
-                for raw in [
-                    format::version_string(),
-                    format::hostname_string(ctx.hostname),
-                ] {
+                for raw in [format::version_string(), format::hostname_string(ctx.hostname)] {
                     let t = format::format_message(tid, Priority::Info, None, &raw);
-                    let init = Rendered {
-                        priority: Priority::Info,
-                        raw: &raw,
-                        text: &t,
-                        ..rec
-                    };
+                    let init = Rendered { priority: Priority::Info, raw: &raw, text: &t, ..rec };
                     output::write_stderr(&init);
                 }
             }
@@ -179,10 +152,7 @@ struct Logger;
 impl ::log::Log for Logger {
     fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
         let st = current();
-        st.wants(
-            Priority::from_log(metadata.level()),
-            &filter::category_of(metadata.target()),
-        )
+        st.wants(Priority::from_log(metadata.level()), &filter::category_of(metadata.target()))
     }
 
     fn log(&self, record: &::log::Record<'_>) {
@@ -227,13 +197,7 @@ fn open_outputs(specs: Vec<spec::OutputSpec>) -> Result<Vec<Arc<Output>>, Vec<Lo
 /// precedence; without outputs, the default output (see `setup::default_output`). On
 /// error nothing changes and every problem found is returned.
 // C: virDaemonSetupLogging
-pub fn setup(
-    daemon_name: &str,
-    cfg: &LogSettings,
-    privileged: bool,
-    verbose: bool,
-    godaemon: bool,
-) -> Result<(), Vec<LogError>> {
+pub fn setup(daemon_name: &str, cfg: &LogSettings, privileged: bool, verbose: bool, godaemon: bool) -> Result<(), Vec<LogError>> {
     let env = |k: &str| std::env::var(k).ok();
     let probe = setup::Probe {
         journald: output::journald_available(Path::new(JOURNAL_SOCKET)).is_ok(),
@@ -241,16 +205,7 @@ pub fn setup(
         user_cache: setup::user_cache_dir(&env),
     };
     let cwd = cwd().map_err(|e| vec![e])?;
-    let plan = setup::plan(
-        daemon_name,
-        cfg,
-        &env,
-        privileged,
-        verbose,
-        godaemon,
-        &probe,
-        &cwd,
-    )?;
+    let plan = setup::plan(daemon_name, cfg, &env, privileged, verbose, godaemon, &probe, &cwd)?;
     if let Some(dir) = &plan.default_output.dir {
         create_log_dir(dir).map_err(|e| vec![e])?;
     }
@@ -273,14 +228,7 @@ pub fn setup(
 /// Creates the default log file's directory (and parents) private to the daemon's user.
 fn create_log_dir(dir: &Path) -> Result<(), LogError> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|err| LogError::LogDir {
-            path: dir.to_path_buf(),
-            err,
-        })
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|err| LogError::LogDir { path: dir.to_path_buf(), err })
 }
 
 /// Validates config values without changing anything (for `--check-config`): the level,
@@ -308,26 +256,18 @@ pub fn check(cfg: &LogSettings) -> Vec<LogError> {
         match &s.dest {
             Dest::Journald => {
                 if let Err(err) = output::journald_available(Path::new(JOURNAL_SOCKET)) {
-                    errors.push(LogError::Journald {
-                        path: JOURNAL_SOCKET.into(),
-                        err,
-                    });
+                    errors.push(LogError::Journald { path: JOURNAL_SOCKET.into(), err });
                 }
             }
             Dest::File(path) => {
                 let dir = path.parent().unwrap_or(Path::new("/"));
                 if !dir.is_dir() {
                     let err = io::Error::from_raw_os_error(libc::ENOENT);
-                    errors.push(LogError::Io {
-                        path: path.clone(),
-                        err,
-                    });
+                    errors.push(LogError::Io { path: path.clone(), err });
                 }
             }
             Dest::Syslog(ident) if ident.contains('\0') => {
-                errors.push(LogError::SyslogIdent {
-                    ident: ident.clone(),
-                });
+                errors.push(LogError::SyslogIdent { ident: ident.clone() });
             }
             _ => {}
         }
@@ -399,11 +339,7 @@ pub fn default_level() -> u32 {
 /// Reopens every file output at its path (SIGHUP after logrotate). A file that cannot be
 /// reopened keeps its old descriptor; its error is returned.
 pub fn reopen() -> Result<(), Vec<LogError>> {
-    let errors: Vec<LogError> = current()
-        .outputs
-        .iter()
-        .filter_map(|o| o.reopen().err())
-        .collect();
+    let errors: Vec<LogError> = current().outputs.iter().filter_map(|o| o.reopen().err()).collect();
     if errors.is_empty() {
         Ok(())
     } else {

@@ -99,11 +99,7 @@ pub fn socket_paths(prefix: &str, privileged: bool, unix_sock_dir: Option<&str>,
         }
     } else {
         let dir = env.user_runtime_dir();
-        SocketPaths {
-            rw: dir.join(format!("{prefix}-sock")),
-            ro: None,
-            admin: Some(dir.join(format!("{prefix}-admin-sock"))),
-        }
+        SocketPaths { rw: dir.join(format!("{prefix}-sock")), ro: None, admin: Some(dir.join(format!("{prefix}-admin-sock"))) }
     }
 }
 

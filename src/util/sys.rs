@@ -30,8 +30,7 @@ pub fn cvt_retry<T: Copy + PartialEq + From<i8>>(mut f: impl FnMut() -> T) -> io
 }
 
 pub fn path_cstring(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 pub fn geteuid() -> u32 {
@@ -64,13 +63,7 @@ pub fn peer_cred(fd: RawFd) -> io::Result<PeerCred> {
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `cred` and `len` are valid for writes and `len` holds the buffer size.
     cvt(unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            &mut cred as *mut libc::ucred as *mut libc::c_void,
-            &mut len,
-        )
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, &mut cred as *mut libc::ucred as *mut libc::c_void, &mut len)
     })?;
     Ok(PeerCred { pid: cred.pid, uid: cred.uid, gid: cred.gid })
 }
@@ -99,9 +92,7 @@ fn passwd_field(uid: u32, pick: fn(&libc::passwd) -> *const libc::c_char) -> Opt
         let mut pwd: libc::passwd = unsafe { zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
         // SAFETY: every pointer refers to live memory of the stated size.
-        let rc = unsafe {
-            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
-        };
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result) };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 4, 0);
             continue;
@@ -133,9 +124,7 @@ pub fn group_name(gid: u32) -> Option<String> {
         let mut grp: libc::group = unsafe { zeroed() };
         let mut result: *mut libc::group = std::ptr::null_mut();
         // SAFETY: every pointer refers to live memory of the stated size.
-        let rc = unsafe {
-            libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
-        };
+        let rc = unsafe { libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result) };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 4, 0);
             continue;
@@ -161,9 +150,7 @@ pub fn group_id(name: &str) -> Option<u32> {
         let mut grp: libc::group = unsafe { zeroed() };
         let mut result: *mut libc::group = std::ptr::null_mut();
         // SAFETY: every pointer refers to live memory of the stated size.
-        let rc = unsafe {
-            libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result)
-        };
+        let rc = unsafe { libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr() as *mut libc::c_char, buf.len(), &mut result) };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 4, 0);
             continue;

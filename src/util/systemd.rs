@@ -239,9 +239,7 @@ mod tests {
     #[test]
     fn claim_and_complete_track_names() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let mut act = Activation {
-            entries: vec![("x.socket".into(), vec![a.into()]), ("y.socket".into(), vec![b.into()])],
-        };
+        let mut act = Activation { entries: vec![("x.socket".into(), vec![a.into()]), ("y.socket".into(), vec![b.into()])] };
         assert!(act.has_name("x.socket"));
         assert_eq!(act.claim("x.socket").len(), 1);
         assert!(act.claim("x.socket").is_empty());

@@ -34,11 +34,7 @@ fn fuzz_roundtrip<T: Xdr>(r: &mut Reader<'_>) -> bool {
         Ok(v) => {
             let once = encode_to_vec(&v);
             let again = decode_exact::<T>(&once).map(|v2| encode_to_vec(&v2));
-            assert_eq!(
-                again.as_ref(),
-                Ok(&once),
-                "XDR re-encoding is not a fixed point"
-            );
+            assert_eq!(again.as_ref(), Ok(&once), "XDR re-encoding is not a fixed point");
             true
         }
         Err(_) => false,

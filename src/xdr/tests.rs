@@ -105,14 +105,7 @@ fn enum_returns_raw_value() {
 
 #[test]
 fn u32_short_input_is_truncated() {
-    assert_eq!(
-        reader_for(&[1, 2, 3]).u32(),
-        Err(XdrError::Truncated {
-            what: "unsigned int",
-            need: 4,
-            have: 3
-        })
-    );
+    assert_eq!(reader_for(&[1, 2, 3]).u32(), Err(XdrError::Truncated { what: "unsigned int", need: 4, have: 3 }));
 }
 
 #[test]
@@ -125,10 +118,7 @@ fn opaque_fixed_skips_padding() {
 
 #[test]
 fn opaque_fixed_missing_padding_is_truncated() {
-    assert!(matches!(
-        reader_for(&[1, 2, 3]).opaque_fixed(3),
-        Err(XdrError::Truncated { .. })
-    ));
+    assert!(matches!(reader_for(&[1, 2, 3]).opaque_fixed(3), Err(XdrError::Truncated { .. })));
 }
 
 #[test]
@@ -141,14 +131,7 @@ fn opaque_nonzero_padding_is_accepted() {
 #[test]
 fn opaque_over_max_is_too_long() {
     let b = [0, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0];
-    assert_eq!(
-        reader_for(&b).opaque(4),
-        Err(XdrError::TooLong {
-            what: "opaque data",
-            len: 5,
-            max: 4
-        })
-    );
+    assert_eq!(reader_for(&b).opaque(4), Err(XdrError::TooLong { what: "opaque data", len: 5, max: 4 }));
 }
 
 #[test]
@@ -168,21 +151,13 @@ fn string_decodes_utf8() {
 #[test]
 fn string_with_nul_is_rejected() {
     let b = [0, 0, 0, 3, b'a', 0, b'b', 0];
-    assert_eq!(
-        reader_for(&b).string(10),
-        Err(XdrError::BadString(BadStringKind::EmbeddedNul { at: 1 }))
-    );
+    assert_eq!(reader_for(&b).string(10), Err(XdrError::BadString(BadStringKind::EmbeddedNul { at: 1 })));
 }
 
 #[test]
 fn string_invalid_utf8_is_rejected() {
     let b = [0, 0, 0, 2, b'a', 0xff, 0, 0];
-    assert_eq!(
-        reader_for(&b).string(10),
-        Err(XdrError::BadString(BadStringKind::InvalidUtf8 {
-            valid_up_to: 1
-        }))
-    );
+    assert_eq!(reader_for(&b).string(10), Err(XdrError::BadString(BadStringKind::InvalidUtf8 { valid_up_to: 1 })));
 }
 
 #[test]
@@ -196,63 +171,33 @@ fn string_huge_length_in_short_buffer_fails_without_allocating() {
     let b = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
     assert_eq!(
         reader_for(&b).string(DEFAULT_STRING_MAX),
-        Err(XdrError::TooLong {
-            what: "string",
-            len: u32::MAX,
-            max: DEFAULT_STRING_MAX
-        })
+        Err(XdrError::TooLong { what: "string", len: u32::MAX, max: DEFAULT_STRING_MAX })
     );
     // Even with no maximum it is the bytes left that stop it.
-    assert!(matches!(
-        reader_for(&b).string(u32::MAX),
-        Err(XdrError::Truncated { .. })
-    ));
+    assert!(matches!(reader_for(&b).string(u32::MAX), Err(XdrError::Truncated { .. })));
 }
 
 #[test]
 fn array_len_over_max_is_too_long() {
-    assert_eq!(
-        reader_for(&[0, 0, 0, 21]).array_len(20, 4),
-        Err(XdrError::TooLong {
-            what: "array",
-            len: 21,
-            max: 20
-        })
-    );
+    assert_eq!(reader_for(&[0, 0, 0, 21]).array_len(20, 4), Err(XdrError::TooLong { what: "array", len: 21, max: 20 }));
 }
 
 #[test]
 fn array_len_beyond_input_is_truncated() {
     let b = [0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2];
-    assert_eq!(
-        reader_for(&b).array_len(100, 4),
-        Err(XdrError::Truncated {
-            what: "array elements",
-            need: 12,
-            have: 8
-        })
-    );
+    assert_eq!(reader_for(&b).array_len(100, 4), Err(XdrError::Truncated { what: "array elements", need: 12, have: 8 }));
 }
 
 #[test]
 fn vec_huge_count_fails_before_reserving() {
     let b = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
     let r = <Vec<u64> as XdrBounded>::decode_bounded(&mut reader_for(&b), u32::MAX);
-    assert!(matches!(
-        r,
-        Err(XdrError::Truncated {
-            what: "array elements",
-            ..
-        })
-    ));
+    assert!(matches!(r, Err(XdrError::Truncated { what: "array elements", .. })));
 }
 
 #[test]
 fn optional_two_is_rejected() {
-    assert_eq!(
-        reader_for(&[0, 0, 0, 2]).optional(),
-        Err(XdrError::BadOptional(2))
-    );
+    assert_eq!(reader_for(&[0, 0, 0, 2]).optional(), Err(XdrError::BadOptional(2)));
 }
 
 #[test]
@@ -270,20 +215,14 @@ fn decode_prefix_ignores_trailing_bytes() {
 
 #[test]
 fn decode_exact_rejects_trailing_bytes() {
-    assert_eq!(
-        decode_exact::<u32>(&[0, 0, 0, 7, 1]),
-        Err(XdrError::TrailingBytes(1))
-    );
+    assert_eq!(decode_exact::<u32>(&[0, 0, 0, 7, 1]), Err(XdrError::TrailingBytes(1)));
 }
 
 #[test]
 fn writer_pads_with_zeros() {
     let mut w = Writer::new();
     w.string("abcde");
-    assert_eq!(
-        w.as_slice(),
-        &[0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 0, 0, 0]
-    );
+    assert_eq!(w.as_slice(), &[0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 0, 0, 0]);
 }
 
 #[test]
@@ -378,23 +317,12 @@ fn macro_void_struct_encodes_nothing() {
 fn macro_field_over_its_max_is_too_long() {
     xdr_struct! { struct Two { list: Vec<u32> [max 1] } }
     let b = [0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2];
-    assert_eq!(
-        decode_exact::<Two>(&b),
-        Err(XdrError::TooLong {
-            what: "array",
-            len: 2,
-            max: 1
-        })
-    );
+    assert_eq!(decode_exact::<Two>(&b), Err(XdrError::TooLong { what: "array", len: 2, max: 1 }));
 }
 
 #[test]
 fn macro_encodes_fields_in_order() {
-    let v = Inner {
-        name: "vm".into(),
-        uuid: [7; 16],
-        id: -1,
-    };
+    let v = Inner { name: "vm".into(), uuid: [7; 16], id: -1 };
     let mut want = vec![0, 0, 0, 2, b'v', b'm', 0, 0];
     want.extend_from_slice(&[7; 16]);
     want.extend_from_slice(&[0xff; 4]);
@@ -416,22 +344,13 @@ fn typed_param_ullong_encodes_field_type_value() {
 #[test]
 fn typed_param_unknown_type_is_bad_discriminant() {
     let b = [0, 0, 0, 1, b'x', 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0];
-    assert_eq!(
-        decode_exact::<TypedParam>(&b),
-        Err(XdrError::BadDiscriminant {
-            what: "typed parameter type",
-            value: 8
-        })
-    );
+    assert_eq!(decode_exact::<TypedParam>(&b), Err(XdrError::BadDiscriminant { what: "typed parameter type", value: 8 }));
 }
 
 #[test]
 fn typed_param_boolean_nonzero_is_true() {
     let b = [0, 0, 0, 6, 0, 0, 0, 5];
-    assert_eq!(
-        decode_exact::<TypedParamValue>(&b),
-        Ok(TypedParamValue::Boolean(true))
-    );
+    assert_eq!(decode_exact::<TypedParamValue>(&b), Ok(TypedParamValue::Boolean(true)));
 }
 
 #[test]
@@ -458,11 +377,7 @@ fn random_param(rng: &mut Rng) -> TypedParam {
 fn random_inner(rng: &mut Rng) -> Inner {
     let mut uuid = [0u8; 16];
     uuid.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
-    Inner {
-        name: rng.string(64),
-        uuid,
-        id: rng.next_u32() as i32,
-    }
+    Inner { name: rng.string(64), uuid, id: rng.next_u32() as i32 }
 }
 
 fn random_sample(rng: &mut Rng) -> Sample {
@@ -500,11 +415,7 @@ fn property_random_structs_round_trip() {
 fn property_random_scalars_round_trip() {
     let mut rng = Rng::new(2);
     for _ in 0..1000 {
-        let (a, b, c) = (
-            rng.next_u32(),
-            rng.next_u64() as i64,
-            f64::from_bits(rng.next_u64()),
-        );
+        let (a, b, c) = (rng.next_u32(), rng.next_u64() as i64, f64::from_bits(rng.next_u64()));
         let mut w = Writer::new();
         w.u32(a);
         w.i64(b);
@@ -524,11 +435,7 @@ fn property_every_truncation_is_an_error() {
     for _ in 0..60 {
         let bytes = encode_to_vec(&random_sample(&mut rng));
         for cut in 0..bytes.len() {
-            assert!(
-                decode_prefix::<Sample>(&bytes[..cut]).is_err(),
-                "decoded from {cut} of {} bytes",
-                bytes.len()
-            );
+            assert!(decode_prefix::<Sample>(&bytes[..cut]).is_err(), "decoded from {cut} of {} bytes", bytes.len());
         }
     }
 }

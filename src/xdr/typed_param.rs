@@ -77,12 +77,7 @@ impl Xdr for TypedParamValue {
             VIR_TYPED_PARAM_DOUBLE => TypedParamValue::Double(r.f64()?),
             VIR_TYPED_PARAM_BOOLEAN => TypedParamValue::Boolean(r.i32()? != 0),
             VIR_TYPED_PARAM_STRING => TypedParamValue::String(r.string(DEFAULT_STRING_MAX)?),
-            value => {
-                return Err(XdrError::BadDiscriminant {
-                    what: "typed parameter type",
-                    value,
-                })
-            }
+            value => return Err(XdrError::BadDiscriminant { what: "typed parameter type", value }),
         })
     }
 }
@@ -96,10 +91,7 @@ pub struct TypedParam {
 
 impl TypedParam {
     pub fn new(field: impl Into<String>, value: TypedParamValue) -> Self {
-        TypedParam {
-            field: field.into(),
-            value,
-        }
+        TypedParam { field: field.into(), value }
     }
 
     /// Whether the name fits libvirt's `virTypedParameter.field` (at most 79 bytes).

@@ -2,10 +2,10 @@
 //! daemon binaries, waiting for their sockets, running Debian's real clients.
 #![allow(dead_code)]
 
-pub mod libvirtd;
-pub mod pki;
 #[cfg(feature = "xen")]
 pub mod fakexen;
+pub mod libvirtd;
+pub mod pki;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -272,7 +272,12 @@ impl RawClient {
     pub fn call_ok<R: virtlite::xdr::Xdr>(&mut self, prog: u32, proc_: i32, body: &impl virtlite::xdr::Xdr) -> R {
         let s = self.send_call(prog, proc_, body);
         let p = self.reply_to(s).expect("no reply");
-        assert_eq!(p.header.status, virtlite::rpc::protocol::MessageStatus::Ok, "error reply: {:?}", p.decode_payload::<virtlite::rpc::protocol::RemoteError>());
+        assert_eq!(
+            p.header.status,
+            virtlite::rpc::protocol::MessageStatus::Ok,
+            "error reply: {:?}",
+            p.decode_payload::<virtlite::rpc::protocol::RemoteError>()
+        );
         p.decode_payload::<R>().unwrap()
     }
 

@@ -69,9 +69,24 @@ impl Pki {
         run(
             &ca,
             &[
-                "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "cakey.pem", "-out", "cacert.pem",
-                "-days", "3650", "-subj", "/C=GB/O=virtlite test/CN=virtlite test CA",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                "req",
+                "-x509",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "cakey.pem",
+                "-out",
+                "cacert.pem",
+                "-days",
+                "3650",
+                "-subj",
+                "/C=GB/O=virtlite test/CN=virtlite test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
             ],
         );
         let p = Pki { dir };

@@ -46,16 +46,9 @@ pub(crate) fn format_domain_into(w: &mut XmlWriter, def: &DomainDef, id: Option<
 
 // C: virDomainCpuDefFormat (the <vcpu> part)
 fn format_vcpu(w: &mut XmlWriter, v: &VcpuDef) {
-    let cpuset = v
-        .cpuset
-        .as_ref()
-        .filter(|_| v.placement == Placement::Static)
-        .map(|b| b.format());
+    let cpuset = v.cpuset.as_ref().filter(|_| v.placement == Placement::Static).map(|b| b.format());
     let current = (v.current != v.max).then_some(v.current);
-    let attrs = Attrs::new()
-        .add("placement", v.placement.as_str())
-        .opt("cpuset", cpuset)
-        .opt("current", current);
+    let attrs = Attrs::new().add("placement", v.placement.as_str()).opt("cpuset", cpuset).opt("current", current);
     w.text("vcpu", attrs, &v.max.to_string());
 }
 
@@ -122,10 +115,7 @@ fn format_features(w: &mut XmlWriter, f: &Features) {
                     w.empty("e820_host", Attrs::new().add("state", s.as_str()));
                 }
                 if let Some((s, mode)) = x.passthrough {
-                    w.empty(
-                        "passthrough",
-                        Attrs::new().add("state", s.as_str()).opt("mode", mode.map(PassthroughMode::as_str)),
-                    );
+                    w.empty("passthrough", Attrs::new().add("state", s.as_str()).opt("mode", mode.map(PassthroughMode::as_str)));
                 }
             });
         }
@@ -135,16 +125,11 @@ fn format_features(w: &mut XmlWriter, f: &Features) {
 // C: virDomainClockDefFormat
 fn format_clock(w: &mut XmlWriter, c: &ClockDef) {
     let attrs = match &c.offset {
-        ClockOffset::Utc { reset } => {
-            Attrs::new().add("offset", "utc").opt("adjustment", reset.then_some("reset"))
+        ClockOffset::Utc { reset } => Attrs::new().add("offset", "utc").opt("adjustment", reset.then_some("reset")),
+        ClockOffset::Localtime { reset } => Attrs::new().add("offset", "localtime").opt("adjustment", reset.then_some("reset")),
+        ClockOffset::Variable { adjustment, basis } => {
+            Attrs::new().add("offset", "variable").add("adjustment", adjustment).add("basis", basis.as_str())
         }
-        ClockOffset::Localtime { reset } => {
-            Attrs::new().add("offset", "localtime").opt("adjustment", reset.then_some("reset"))
-        }
-        ClockOffset::Variable { adjustment, basis } => Attrs::new()
-            .add("offset", "variable")
-            .add("adjustment", adjustment)
-            .add("basis", basis.as_str()),
         ClockOffset::Timezone(tz) => Attrs::new().add("offset", "timezone").add("timezone", tz),
         ClockOffset::Absolute(start) => Attrs::new().add("offset", "absolute").add("start", start),
     };

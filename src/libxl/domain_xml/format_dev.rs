@@ -39,10 +39,7 @@ pub fn format_devices(w: &mut XmlWriter, def: &DomainDef, flags: FormatFlags) {
             format_chr(w, c, flags);
         }
         for i in &dev.inputs {
-            w.empty(
-                "input",
-                Attrs::new().add("type", i.input_type.as_str()).add("bus", i.bus.as_str()),
-            );
+            w.empty("input", Attrs::new().add("type", i.input_type.as_str()).add("bus", i.bus.as_str()));
         }
         for g in &dev.graphics {
             format_graphics(w, g, flags);
@@ -82,10 +79,7 @@ fn format_disk(w: &mut XmlWriter, d: &DiskDef, flags: FormatFlags) {
             w.empty("driver", drv);
         }
         format_disk_source(w, d);
-        w.empty(
-            "target",
-            Attrs::new().add("dev", &d.dst).opt("bus", d.bus.map(DiskBus::as_str)),
-        );
+        w.empty("target", Attrs::new().add("dev", &d.dst).opt("bus", d.bus.map(DiskBus::as_str)));
         if d.readonly {
             w.empty("readonly", Attrs::new());
         }
@@ -125,9 +119,7 @@ fn format_disk_source(w: &mut XmlWriter, d: &DiskDef) {
             }
         }
         DiskType::Network => {
-            let attrs = Attrs::new()
-                .opt("protocol", d.source.protocol.map(NetProtocol::as_str))
-                .opt("name", d.source.name.as_deref());
+            let attrs = Attrs::new().opt("protocol", d.source.protocol.map(NetProtocol::as_str)).opt("name", d.source.name.as_deref());
             w.elem("source", attrs, |w| {
                 for h in &d.source.hosts {
                     w.empty(
@@ -167,14 +159,7 @@ fn format_net(w: &mut XmlWriter, n: &NetDef, flags: FormatFlags) {
         }
         for ip in &n.ips {
             let family = if ip.address.is_ipv4() { "ipv4" } else { "ipv6" };
-            w.empty(
-                "ip",
-                Attrs::new()
-                    .add("address", ip.address)
-                    .add("family", family)
-                    .opt("prefix", ip.prefix)
-                    .opt("peer", ip.peer),
-            );
+            w.empty("ip", Attrs::new().add("address", ip.address).add("family", family).opt("prefix", ip.prefix).opt("peer", ip.peer));
         }
         if let Some(s) = &n.script {
             w.empty("script", Attrs::new().add("path", s));
@@ -225,17 +210,8 @@ fn format_chr_source(w: &mut XmlWriter, c: &ChrDef, flags: FormatFlags) {
         }
         ChrType::Tcp => {
             let mode = if c.listen { "bind" } else { "connect" };
-            w.empty(
-                "source",
-                Attrs::new()
-                    .add("mode", mode)
-                    .opt("host", c.host.as_deref())
-                    .opt("service", c.service.as_deref()),
-            );
-            w.empty(
-                "protocol",
-                Attrs::new().add("type", c.protocol.unwrap_or(TcpProtocol::Raw).as_str()),
-            );
+            w.empty("source", Attrs::new().add("mode", mode).opt("host", c.host.as_deref()).opt("service", c.service.as_deref()));
+            w.empty("protocol", Attrs::new().add("type", c.protocol.unwrap_or(TcpProtocol::Raw).as_str()));
         }
         ChrType::Null | ChrType::Vc | ChrType::Stdio => {}
     }
@@ -261,9 +237,7 @@ fn format_graphics(w: &mut XmlWriter, g: &GraphicsDef, flags: FormatFlags) {
                 None
             };
             let listen_attr = match v.listens.first() {
-                Some(GraphicsListen::Address { address: Some(a), auto_generated, .. })
-                    if !(flags.inactive && *auto_generated) =>
-                {
+                Some(GraphicsListen::Address { address: Some(a), auto_generated, .. }) if !(flags.inactive && *auto_generated) => {
                     Some(a.as_str())
                 }
                 _ => None,

@@ -57,14 +57,9 @@ pub struct FormatFlags {
 // C: virXMLParse
 pub(crate) fn parse_document(xml: &str) -> Result<Document<'_>, ConfError> {
     if xml.len() > MAX_XML_LEN {
-        return Err(ConfError::not_well_formed(format!(
-            "(domain_definition): document larger than {MAX_XML_LEN} bytes"
-        )));
+        return Err(ConfError::not_well_formed(format!("(domain_definition): document larger than {MAX_XML_LEN} bytes")));
     }
-    let opts = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: 1_000_000,
-    };
+    let opts = ParsingOptions { allow_dtd: false, nodes_limit: 1_000_000 };
     let doc = Document::parse_with_options(xml, opts).map_err(|e| {
         let pos = e.pos();
         ConfError::not_well_formed(format!("(domain_definition):{}: {e}", pos.row))
@@ -81,9 +76,7 @@ fn check_depth(doc: &Document<'_>) -> Result<(), ConfError> {
         let parent_depth = n.parent().map_or(0, |p| depths.get(p.id().get_usize()).copied().unwrap_or(0));
         let depth = if n.is_element() { parent_depth.saturating_add(1) } else { parent_depth };
         if usize::from(depth) > MAX_XML_DEPTH {
-            return Err(ConfError::not_well_formed(format!(
-                "(domain_definition): elements nested deeper than {MAX_XML_DEPTH} levels"
-            )));
+            return Err(ConfError::not_well_formed(format!("(domain_definition): elements nested deeper than {MAX_XML_DEPTH} levels")));
         }
         let idx = n.id().get_usize();
         if depths.len() <= idx {
@@ -100,10 +93,7 @@ pub fn parse_domain_xml(xml: &str, flags: ParseFlags) -> Result<DomainDef, ConfE
     let doc = parse_document(xml)?;
     let root = doc.root_element();
     if root.tag_name().name() != "domain" || root.tag_name().namespace().is_some() {
-        return Err(ConfError::xml(format!(
-            "unexpected root element <{}>, expecting <domain>",
-            root.tag_name().name()
-        )));
+        return Err(ConfError::xml(format!("unexpected root element <{}>, expecting <domain>", root.tag_name().name())));
     }
     let mut def = parse::parse_domain_node(root, flags)?;
     postparse::post_parse(&mut def)?;

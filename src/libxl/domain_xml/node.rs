@@ -7,14 +7,12 @@ use crate::libxl::error::ConfError;
 
 /// The first child element named `name` (no namespace), like XPath `./name[1]`.
 pub fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == name)
+    node.children().find(|c| c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == name)
 }
 
 /// Every child element named `name` (no namespace).
 pub fn children<'a, 'i: 'a>(node: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    node.children()
-        .filter(move |c| c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == name)
+    node.children().filter(move |c| c.is_element() && c.tag_name().namespace().is_none() && c.tag_name().name() == name)
 }
 
 /// The text content of a node (XPath string()): all descendant text, concatenated.
@@ -37,9 +35,7 @@ pub fn child_text(node: Node<'_, '_>, name: &str) -> Option<String> {
 
 /// An attribute without namespace.
 pub fn attr<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
-    node.attributes()
-        .find(|a| a.namespace().is_none() && a.name() == name)
-        .map(|a| a.value())
+    node.attributes().find(|a| a.namespace().is_none() && a.name() == name).map(|a| a.value())
 }
 
 /// An attribute, None when absent or empty (virXMLPropString then a NULL check).
@@ -55,9 +51,7 @@ fn elem_name<'a>(node: Node<'a, '_>) -> &'a str {
 pub fn attr_enum<T>(node: Node<'_, '_>, name: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, ConfError> {
     match attr(node, name) {
         None => Ok(None),
-        Some(v) => parse(v)
-            .map(Some)
-            .ok_or_else(|| ConfError::bad_attr(name, elem_name(node), v)),
+        Some(v) => parse(v).map(Some).ok_or_else(|| ConfError::bad_attr(name, elem_name(node), v)),
     }
 }
 
@@ -80,9 +74,7 @@ pub fn attr_yes_no(node: Node<'_, '_>, name: &str) -> Result<Option<YesNo>, Conf
 pub fn attr_uint(node: Node<'_, '_>, name: &str) -> Result<Option<u32>, ConfError> {
     match attr(node, name) {
         None => Ok(None),
-        Some(v) => parse_u32(v)
-            .map(Some)
-            .ok_or_else(|| ConfError::bad_uint_attr(name, elem_name(node), v)),
+        Some(v) => parse_u32(v).map(Some).ok_or_else(|| ConfError::bad_uint_attr(name, elem_name(node), v)),
     }
 }
 
@@ -90,11 +82,7 @@ pub fn attr_uint(node: Node<'_, '_>, name: &str) -> Result<Option<u32>, ConfErro
 pub fn attr_int(node: Node<'_, '_>, name: &str) -> Result<Option<i32>, ConfError> {
     match attr(node, name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse::<i32>()
-            .map(Some)
-            .map_err(|_| ConfError::bad_int_attr(name, elem_name(node), v)),
+        Some(v) => v.trim().parse::<i32>().map(Some).map_err(|_| ConfError::bad_int_attr(name, elem_name(node), v)),
     }
 }
 

@@ -3,8 +3,8 @@
 //! Devices are in `parse_dev`, defaults and checks in `postparse`.
 use roxmltree::Node;
 
-use super::node::{attr, attr_enum, attr_enum_req, attr_switch, attr_uint, attr_yes_no, child, child_text, children, parse_u64, text_of};
 use super::format::default_machine;
+use super::node::{attr, attr_enum, attr_enum_req, attr_switch, attr_uint, attr_yes_no, child, child_text, children, parse_u64, text_of};
 use super::{parse_dev, ParseFlags};
 use crate::libxl::conf_util::{scale_integer, uuid_generate, uuid_parse, Bitmap, VIR_DOMAIN_CPUMASK_LEN};
 use crate::libxl::domain_def::*;
@@ -12,16 +12,49 @@ use crate::libxl::error::ConfError;
 
 /// The hypervisor names libvirt knows (virDomainVirt); only "xen" is ours.
 const VIRT_TYPES: &[&str] = &[
-    "none", "qemu", "kqemu", "kvm", "xen", "lxc", "uml", "openvz", "test", "vmware", "hyperv", "vbox",
-    "phyp", "parallels", "bhyve", "vz", "ch",
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "ch",
 ];
 
 /// Elements of libvirt's domain schema this driver does not implement: refused rather than
 /// silently dropped, so a definition never loses configuration on its way through us.
 const UNSUPPORTED_TOP: &[&str] = &[
-    "genid", "maxMemory", "blkiotune", "memtune", "memoryBacking", "vcpus", "iothreads",
-    "iothreadids", "cputune", "numatune", "resource", "sysinfo", "idmap", "cpu", "pm", "perf",
-    "seclabel", "keywrap", "launchSecurity", "on_lockfailure", "throttlegroups",
+    "genid",
+    "maxMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "idmap",
+    "cpu",
+    "pm",
+    "perf",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+    "on_lockfailure",
+    "throttlegroups",
 ];
 
 /// Largest memory size accepted, in bytes (virMemoryMaxValue on 64-bit hosts).
@@ -32,9 +65,7 @@ const MEMORY_LIMIT: u64 = i64::MAX as u64;
 pub fn parse_domain_node(root: Node<'_, '_>, flags: ParseFlags) -> Result<DomainDef, ConfError> {
     match attr(root, "type") {
         None => return Err(ConfError::internal("missing domain type attribute")),
-        Some(t) if !VIRT_TYPES.contains(&t) => {
-            return Err(ConfError::unsupported(format!("invalid domain type {t}")))
-        }
+        Some(t) if !VIRT_TYPES.contains(&t) => return Err(ConfError::unsupported(format!("invalid domain type {t}"))),
         Some(_) => {}
     }
     let virt = attr(root, "type").unwrap_or("xen");
@@ -48,9 +79,8 @@ pub fn parse_domain_node(root: Node<'_, '_>, flags: ParseFlags) -> Result<Domain
         }
     };
 
-    let name = child_text(root, "name").ok_or_else(|| {
-        ConfError::bare(crate::rpc::protocol::VIR_ERR_NO_NAME, crate::rpc::protocol::VIR_FROM_DOMAIN)
-    })?;
+    let name = child_text(root, "name")
+        .ok_or_else(|| ConfError::bare(crate::rpc::protocol::VIR_ERR_NO_NAME, crate::rpc::protocol::VIR_FROM_DOMAIN))?;
     if name.contains('/') {
         return Err(ConfError::xml(format!("name {name} cannot contain '/'")));
     }
@@ -143,10 +173,8 @@ fn qualified(node: Node<'_, '_>, local: &str, ns: Option<&str>) -> String {
 /// that was declared above it (what xmlCopyNode's namespace reconciliation produces).
 fn copy_foreign(node: Node<'_, '_>, top: bool) -> XmlElement {
     let mut attrs = Vec::new();
-    let parent_ns: Vec<(Option<&str>, &str)> = node
-        .parent_element()
-        .map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect())
-        .unwrap_or_default();
+    let parent_ns: Vec<(Option<&str>, &str)> =
+        node.parent_element().map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect()).unwrap_or_default();
     for ns in node.namespaces() {
         let declared_here = top || !parent_ns.contains(&(ns.name(), ns.uri()));
         if !declared_here || ns.name() == Some("xml") {
@@ -177,17 +205,13 @@ fn copy_foreign(node: Node<'_, '_>, top: bool) -> XmlElement {
             children.push(XmlNode::Text(t.to_owned()));
         }
     }
-    XmlElement {
-        name: qualified(node, node.tag_name().name(), node.tag_name().namespace()),
-        attrs,
-        children,
-    }
+    XmlElement { name: qualified(node, node.tag_name().name(), node.tag_name().namespace()), attrs, children }
 }
 
 fn ns_used(node: Node<'_, '_>, uri: &str) -> bool {
-    node.descendants().filter(|d| d.is_element()).any(|d| {
-        d.tag_name().namespace() == Some(uri) || d.attributes().any(|a| a.namespace() == Some(uri))
-    })
+    node.descendants()
+        .filter(|d| d.is_element())
+        .any(|d| d.tag_name().namespace() == Some(uri) || d.attributes().any(|a| a.namespace() == Some(uri)))
 }
 
 /// `<os><type arch machine>` and the capabilities lookup.
@@ -225,10 +249,39 @@ fn parse_os_caps(os: Option<Node<'_, '_>>, virt: &str) -> Result<(OsType, Arch, 
 
 /// Architectures libvirt knows but a Xen x86 host does not offer (virArch).
 const KNOWN_ARCHES: &[&str] = &[
-    "alpha", "armv6l", "armv7l", "armv7b", "aarch64", "cris", "loongarch64", "m68k", "microblaze",
-    "microblazeel", "mips", "mipsel", "mips64", "mips64el", "openrisc", "parisc", "parisc64", "ppc",
-    "ppcle", "ppc64", "ppc64le", "ppcemb", "riscv32", "riscv64", "s390", "s390x", "sh4", "sh4eb",
-    "sparc", "sparc64", "unicore32", "xtensa", "xtensaeb",
+    "alpha",
+    "armv6l",
+    "armv7l",
+    "armv7b",
+    "aarch64",
+    "cris",
+    "loongarch64",
+    "m68k",
+    "microblaze",
+    "microblazeel",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "openrisc",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppcle",
+    "ppc64",
+    "ppc64le",
+    "ppcemb",
+    "riscv32",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sh4",
+    "sh4eb",
+    "sparc",
+    "sparc64",
+    "unicore32",
+    "xtensa",
+    "xtensaeb",
 ];
 
 /// `<memory>`/`<currentMemory>` with its unit, in KiB rounded up.
@@ -253,12 +306,7 @@ fn parse_memory(root: Node<'_, '_>, name: &str) -> Result<Option<u64>, ConfError
 // C: virDomainVcpuParse
 fn parse_vcpu(root: Node<'_, '_>) -> Result<VcpuDef, ConfError> {
     let Some(node) = child(root, "vcpu") else {
-        return Ok(VcpuDef {
-            max: 1,
-            current: 1,
-            placement: Placement::Static,
-            cpuset: None,
-        });
+        return Ok(VcpuDef { max: 1, current: 1, placement: Placement::Static, cpuset: None });
     };
     let text = text_of(node);
     let max: u32 = match text.trim().parse::<u32>() {
@@ -267,9 +315,7 @@ fn parse_vcpu(root: Node<'_, '_>) -> Result<VcpuDef, ConfError> {
     };
     let current = attr_uint(node, "current")?.unwrap_or(max);
     if current > max {
-        return Err(ConfError::unsupported(
-            "maximum vCPU count must not be less than current vCPU count",
-        ));
+        return Err(ConfError::unsupported("maximum vCPU count must not be less than current vCPU count"));
     }
     let cpuset = match attr(node, "cpuset") {
         None => None,
@@ -285,12 +331,7 @@ fn parse_vcpu(root: Node<'_, '_>) -> Result<VcpuDef, ConfError> {
         Some(p) => p,
         None => Placement::Static,
     };
-    Ok(VcpuDef {
-        max,
-        current,
-        placement,
-        cpuset,
-    })
+    Ok(VcpuDef { max, current, placement, cpuset })
 }
 
 /// The boot options under `<os>`, plus `<bootloader>`/`<bootloader_args>`.
@@ -364,21 +405,34 @@ fn parse_loader(node: Node<'_, '_>) -> Result<LoaderDef, ConfError> {
     if loader_type.is_none() && path.is_some() {
         loader_type = Some(LoaderType::Rom);
     }
-    Ok(LoaderDef {
-        path,
-        readonly,
-        secure,
-        loader_type,
-    })
+    Ok(LoaderDef { path, readonly, secure, loader_type })
 }
 
 /// `<features>`: the toggles Xen uses; any other feature libvirt knows is refused here.
 // C: virDomainFeaturesDefParse
 fn parse_features(node: Node<'_, '_>) -> Result<Features, ConfError> {
     const OTHER_KNOWN: &[&str] = &[
-        "privnet", "hyperv", "kvm", "pvspinlock", "capabilities", "pmu", "vmport", "gic", "smm",
-        "ioapic", "hpt", "vmcoreinfo", "htm", "nested-hv", "msrs", "ccf-assist", "cfpc", "sbbc",
-        "ibs", "tcg", "async-teardown",
+        "privnet",
+        "hyperv",
+        "kvm",
+        "pvspinlock",
+        "capabilities",
+        "pmu",
+        "vmport",
+        "gic",
+        "smm",
+        "ioapic",
+        "hpt",
+        "vmcoreinfo",
+        "htm",
+        "nested-hv",
+        "msrs",
+        "ccf-assist",
+        "cfpc",
+        "sbbc",
+        "ibs",
+        "tcg",
+        "async-teardown",
     ];
     let mut f = Features::default();
     for c in node.children().filter(|c| c.is_element()) {
@@ -391,9 +445,7 @@ fn parse_features(node: Node<'_, '_>) -> Result<Features, ConfError> {
             "hap" => f.hap = Some(attr_switch(c, "state")?.unwrap_or(Switch::On)),
             "xen" => f.xen = Some(parse_xen_features(c)?),
             n if OTHER_KNOWN.contains(&n) => {
-                return Err(ConfError::unsupported(format!(
-                    "feature '{n}' is not supported by the Xen driver"
-                )))
+                return Err(ConfError::unsupported(format!("feature '{n}' is not supported by the Xen driver")))
             }
             n => return Err(ConfError::unsupported(format!("unexpected feature '{n}'"))),
         }
@@ -421,10 +473,7 @@ fn parse_xen_features(node: Node<'_, '_>) -> Result<XenFeatures, ConfError> {
 // C: virDomainDefClockParse
 fn parse_clock(root: Node<'_, '_>) -> Result<ClockDef, ConfError> {
     let Some(node) = child(root, "clock") else {
-        return Ok(ClockDef {
-            offset: ClockOffset::Utc { reset: false },
-            timers: Vec::new(),
-        });
+        return Ok(ClockDef { offset: ClockOffset::Utc { reset: false }, timers: Vec::new() });
     };
     let offset_name = attr(node, "offset").unwrap_or("utc");
     let adjustment = attr(node, "adjustment");
@@ -442,9 +491,7 @@ fn parse_clock(root: Node<'_, '_>) -> Result<ClockDef, ConfError> {
                 Some("reset") if localtime => ClockOffset::Localtime { reset: true },
                 Some("reset") => ClockOffset::Utc { reset: true },
                 Some(a) => {
-                    let adjustment = a
-                        .parse::<i64>()
-                        .map_err(|_| ConfError::xml(format!("unknown clock adjustment '{a}'")))?;
+                    let adjustment = a.parse::<i64>().map_err(|_| ConfError::xml(format!("unknown clock adjustment '{a}'")))?;
                     let basis = if localtime { ClockBasis::Localtime } else { ClockBasis::Utc };
                     ClockOffset::Variable { adjustment, basis }
                 }
@@ -453,14 +500,11 @@ fn parse_clock(root: Node<'_, '_>) -> Result<ClockDef, ConfError> {
         "variable" => {
             let adjustment = match adjustment {
                 None => 0,
-                Some(a) => a
-                    .parse::<i64>()
-                    .map_err(|_| ConfError::xml(format!("unknown clock adjustment '{a}'")))?,
+                Some(a) => a.parse::<i64>().map_err(|_| ConfError::xml(format!("unknown clock adjustment '{a}'")))?,
             };
             let basis = match attr(node, "basis") {
                 None => ClockBasis::Utc,
-                Some(b) => ClockBasis::parse(b)
-                    .ok_or_else(|| ConfError::xml(format!("unknown clock basis '{b}'")))?,
+                Some(b) => ClockBasis::parse(b).ok_or_else(|| ConfError::xml(format!("unknown clock basis '{b}'")))?,
             };
             ClockOffset::Variable { adjustment, basis }
         }
@@ -507,7 +551,6 @@ fn parse_timer(node: Node<'_, '_>) -> Result<TimerDef, ConfError> {
 fn parse_lifecycle(root: Node<'_, '_>, name: &str, default: LifecycleAction) -> Result<LifecycleAction, ConfError> {
     match child_text(root, name) {
         None => Ok(default),
-        Some(v) => LifecycleAction::parse(&v)
-            .ok_or_else(|| ConfError::unsupported(format!("unknown {name} action: {v}"))),
+        Some(v) => LifecycleAction::parse(&v).ok_or_else(|| ConfError::unsupported(format!("unknown {name} action: {v}"))),
     }
 }

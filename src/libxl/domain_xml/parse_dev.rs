@@ -3,7 +3,10 @@
 //! conf/domain_conf.c do, in the same order and with the same error texts.
 use roxmltree::Node;
 
-use super::node::{attr, attr_enum, attr_enum_req, attr_int, attr_nonempty, attr_switch, attr_uint, attr_yes_no, child, child_text, children, parse_u32_any_base};
+use super::node::{
+    attr, attr_enum, attr_enum_req, attr_int, attr_nonempty, attr_switch, attr_uint, attr_yes_no, child, child_text, children,
+    parse_u32_any_base,
+};
 use super::ParseFlags;
 use crate::libxl::conf_util::{disk_name_to_index, mac_format, mac_generate, mac_parse};
 use crate::libxl::domain_def::{DomainDef, OsType, YesNo};
@@ -95,9 +98,7 @@ pub fn parse_devices(node: Node<'_, '_>, def: &mut DomainDef, flags: ParseFlags)
 fn limited<'a, 'i>(node: Node<'a, 'i>, name: &'a str) -> Result<Vec<Node<'a, 'i>>, ConfError> {
     let list: Vec<_> = children(node, name).take(MAX_DEVICES_PER_KIND + 1).collect();
     if list.len() > MAX_DEVICES_PER_KIND {
-        return Err(ConfError::unsupported(format!(
-            "too many <{name}> devices (at most {MAX_DEVICES_PER_KIND})"
-        )));
+        return Err(ConfError::unsupported(format!("too many <{name}> devices (at most {MAX_DEVICES_PER_KIND})")));
     }
     Ok(list)
 }
@@ -147,7 +148,20 @@ fn parse_disk(node: Node<'_, '_>, flags: ParseFlags) -> Result<DiskDef, ConfErro
         },
     };
     let device = attr_enum(node, "device", DiskDevice::parse)?.unwrap_or(DiskDevice::Disk);
-    for name in ["backingStore", "mirror", "auth", "encryption", "iotune", "blockio", "geometry", "wwn", "vendor", "product", "boot", "throttlefilters"] {
+    for name in [
+        "backingStore",
+        "mirror",
+        "auth",
+        "encryption",
+        "iotune",
+        "blockio",
+        "geometry",
+        "wwn",
+        "vendor",
+        "product",
+        "boot",
+        "throttlefilters",
+    ] {
         if name == "backingStore" {
             continue;
         }
@@ -184,8 +198,7 @@ fn parse_disk(node: Node<'_, '_>, flags: ParseFlags) -> Result<DiskDef, ConfErro
     if let Some(d) = child(node, "driver") {
         disk.driver_name = attr_nonempty(d, "name").map(str::to_owned);
         if let Some(t) = attr_nonempty(d, "type") {
-            let fmt = DiskFormat::parse(t)
-                .ok_or_else(|| ConfError::unsupported(format!("unknown driver format value '{t}'")))?;
+            let fmt = DiskFormat::parse(t).ok_or_else(|| ConfError::unsupported(format!("unknown driver format value '{t}'")))?;
             disk.format = (fmt != DiskFormat::None).then_some(fmt);
         }
         disk.cache = attr_enum(d, "cache", DiskCache::parse)?;
@@ -230,10 +243,7 @@ fn parse_disk_source(s: Node<'_, '_>, disk: &mut DiskDef) -> Result<(), ConfErro
                 let transport = attr_enum(h, "transport", HostTransport::parse)?;
                 let port = match attr(h, "port") {
                     None => None,
-                    Some(v) => Some(
-                        super::node::parse_u32(v)
-                            .ok_or_else(|| ConfError::xml(format!("failed to parse port number '{v}'")))?,
-                    ),
+                    Some(v) => Some(super::node::parse_u32(v).ok_or_else(|| ConfError::xml(format!("failed to parse port number '{v}'")))?),
                 };
                 disk.source.hosts.push(NetHost {
                     name: attr_nonempty(h, "name").map(str::to_owned),
@@ -251,11 +261,7 @@ fn parse_disk_source(s: Node<'_, '_>, disk: &mut DiskDef) -> Result<(), ConfErro
 fn parse_drive_address(a: Node<'_, '_>) -> Result<DriveAddress, ConfError> {
     match attr(a, "type") {
         Some("drive") => {}
-        Some(t) => {
-            return Err(ConfError::unsupported(format!(
-                "address type '{t}' is not supported for disks by the Xen driver"
-            )))
-        }
+        Some(t) => return Err(ConfError::unsupported(format!("address type '{t}' is not supported for disks by the Xen driver"))),
         None => return Err(ConfError::xml("No type specified for device address")),
     }
     let field = |name: &str| -> Result<u32, ConfError> {
@@ -264,21 +270,39 @@ fn parse_drive_address(a: Node<'_, '_>) -> Result<DriveAddress, ConfError> {
             Some(v) => parse_u32_any_base(v).ok_or_else(|| ConfError::bad_uint_attr(name, "address", v)),
         }
     };
-    Ok(DriveAddress {
-        controller: field("controller")?,
-        bus: field("bus")?,
-        target: field("target")?,
-        unit: field("unit")?,
-    })
+    Ok(DriveAddress { controller: field("controller")?, bus: field("bus")?, target: field("target")?, unit: field("unit")? })
 }
 
 const USB_MODELS: &[&str] = &[
-    "piix3-uhci", "piix4-uhci", "ehci", "ich9-ehci1", "ich9-uhci1", "ich9-uhci2", "ich9-uhci3",
-    "vt82c686b-uhci", "pci-ohci", "nec-xhci", "qusb1", "qusb2", "qemu-xhci", "none",
+    "piix3-uhci",
+    "piix4-uhci",
+    "ehci",
+    "ich9-ehci1",
+    "ich9-uhci1",
+    "ich9-uhci2",
+    "ich9-uhci3",
+    "vt82c686b-uhci",
+    "pci-ohci",
+    "nec-xhci",
+    "qusb1",
+    "qusb2",
+    "qemu-xhci",
+    "none",
 ];
 const SCSI_MODELS: &[&str] = &[
-    "auto", "buslogic", "lsilogic", "lsisas1068", "vmpvscsi", "ibmvscsi", "virtio-scsi",
-    "lsisas1078", "virtio-transitional", "virtio-non-transitional", "ncr53c90", "am53c974", "dc390",
+    "auto",
+    "buslogic",
+    "lsilogic",
+    "lsisas1068",
+    "vmpvscsi",
+    "ibmvscsi",
+    "virtio-scsi",
+    "lsisas1078",
+    "virtio-transitional",
+    "virtio-non-transitional",
+    "ncr53c90",
+    "am53c974",
+    "dc390",
 ];
 const IDE_MODELS: &[&str] = &["piix3", "piix4", "ich6"];
 
@@ -289,9 +313,7 @@ fn parse_controller(node: Node<'_, '_>) -> Result<ControllerDef, ConfError> {
         Some(t) => match ControllerType::parse(t) {
             Some(ct) => ct,
             None if ["virtio-serial", "ccid", "pci", "isa"].contains(&t) => {
-                return Err(ConfError::unsupported(format!(
-                    "controller type '{t}' is not supported by the Xen driver"
-                )))
+                return Err(ConfError::unsupported(format!("controller type '{t}' is not supported by the Xen driver")))
             }
             None => return Err(ConfError::bad_attr("type", "controller", t)),
         },
@@ -320,14 +342,7 @@ fn parse_controller(node: Node<'_, '_>) -> Result<ControllerDef, ConfError> {
         ControllerType::Xenbus => (None, attr_uint(node, "maxGrantFrames")?, attr_uint(node, "maxEventChannels")?),
         _ => (None, None, None),
     };
-    Ok(ControllerDef {
-        ctrl_type,
-        index,
-        model,
-        ports,
-        max_grant_frames,
-        max_event_channels,
-    })
+    Ok(ControllerDef { ctrl_type, index, model, ports, max_grant_frames, max_event_channels })
 }
 
 /// Interface names libvirt generates and so drops from inactive definitions.
@@ -339,11 +354,8 @@ fn parse_net(node: Node<'_, '_>, flags: ParseFlags) -> Result<NetDef, ConfError>
         None => NetType::Bridge,
         Some(t) => match NetType::parse(t) {
             Some(nt) => nt,
-            None if [
-                "user", "vhostuser", "server", "client", "mcast", "udp", "internal", "direct",
-                "hostdev", "vdpa", "null", "vds",
-            ]
-            .contains(&t) =>
+            None if ["user", "vhostuser", "server", "client", "mcast", "udp", "internal", "direct", "hostdev", "vdpa", "null", "vds"]
+                .contains(&t) =>
             {
                 return Err(ConfError::libxl_unsupported(format!("unsupported interface type {t}")))
             }
@@ -351,9 +363,26 @@ fn parse_net(node: Node<'_, '_>, flags: ParseFlags) -> Result<NetDef, ConfError>
         },
     };
     for name in [
-        "bandwidth", "virtualport", "vlan", "filterref", "backenddomain", "tune", "driver",
-        "backend", "rom", "coalesce", "teaming", "mtu", "route", "link", "port", "downscript",
-        "guest", "boot", "address", "acpi",
+        "bandwidth",
+        "virtualport",
+        "vlan",
+        "filterref",
+        "backenddomain",
+        "tune",
+        "driver",
+        "backend",
+        "rom",
+        "coalesce",
+        "teaming",
+        "mtu",
+        "route",
+        "link",
+        "port",
+        "downscript",
+        "guest",
+        "boot",
+        "address",
+        "acpi",
     ] {
         if child(node, name).is_some() {
             return Err(ConfError::unsupported(format!("<interface><{name}> is not supported by the Xen driver")));
@@ -365,10 +394,7 @@ fn parse_net(node: Node<'_, '_>, flags: ParseFlags) -> Result<NetDef, ConfError>
         Some(a) => {
             let mac = mac_parse(a).ok_or_else(|| ConfError::xml(format!("unable to parse mac address '{a}'")))?;
             if mac[0] & 1 != 0 {
-                return Err(ConfError::xml(format!(
-                    "expected unicast mac address, found multicast '{}'",
-                    mac_format(&mac)
-                )));
+                return Err(ConfError::xml(format!("expected unicast mac address, found multicast '{}'", mac_format(&mac))));
             }
             mac
         }
@@ -380,17 +406,21 @@ fn parse_net(node: Node<'_, '_>, flags: ParseFlags) -> Result<NetDef, ConfError>
             let Some(s) = source_node else {
                 return Err(ConfError::xml("interface type='bridge' requires a 'source' element"));
             };
-            Some(attr_nonempty(s, "bridge").map(str::to_owned).ok_or_else(|| {
-                ConfError::xml("No <source> 'bridge' attribute specified with <interface type='bridge'/>")
-            })?)
+            Some(
+                attr_nonempty(s, "bridge")
+                    .map(str::to_owned)
+                    .ok_or_else(|| ConfError::xml("No <source> 'bridge' attribute specified with <interface type='bridge'/>"))?,
+            )
         }
         NetType::Network => {
             let Some(s) = source_node else {
                 return Err(ConfError::xml("interface type='network' requires a 'source' element"));
             };
-            Some(attr_nonempty(s, "network").map(str::to_owned).ok_or_else(|| {
-                ConfError::xml("No <source> 'network' attribute specified with <interface type='network'/>")
-            })?)
+            Some(
+                attr_nonempty(s, "network")
+                    .map(str::to_owned)
+                    .ok_or_else(|| ConfError::xml("No <source> 'network' attribute specified with <interface type='network'/>"))?,
+            )
         }
         NetType::Ethernet => None,
     };
@@ -409,11 +439,7 @@ fn parse_net(node: Node<'_, '_>, flags: ParseFlags) -> Result<NetDef, ConfError>
         None => None,
         Some(m) => {
             if !m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
-                return Err(ConfError::new(
-                    VIR_ERR_INVALID_ARG,
-                    VIR_FROM_DOMAIN,
-                    "Model name contains invalid characters",
-                ));
+                return Err(ConfError::new(VIR_ERR_INVALID_ARG, VIR_FROM_DOMAIN, "Model name contains invalid characters"));
             }
             Some(m.to_owned())
         }
@@ -436,9 +462,7 @@ fn parse_net_ip(node: Node<'_, '_>) -> Result<NetIp, ConfError> {
     let Some(a) = attr_nonempty(node, "address") else {
         return Err(ConfError::xml("Missing required address in <ip>"));
     };
-    let address: std::net::IpAddr = a
-        .parse()
-        .map_err(|_| ConfError::xml(format!("Invalid address '{a}' in <ip>")))?;
+    let address: std::net::IpAddr = a.parse().map_err(|_| ConfError::xml(format!("Invalid address '{a}' in <ip>")))?;
     if let Some(f) = attr(node, "family") {
         let ok = match f {
             "ipv4" => address.is_ipv4(),
@@ -451,9 +475,7 @@ fn parse_net_ip(node: Node<'_, '_>) -> Result<NetIp, ConfError> {
     }
     let prefix = match attr(node, "prefix") {
         None => None,
-        Some(p) => Some(
-            super::node::parse_u32(p).ok_or_else(|| ConfError::xml(format!("Invalid prefix value '{p}' in <ip>")))?,
-        ),
+        Some(p) => Some(super::node::parse_u32(p).ok_or_else(|| ConfError::xml(format!("Invalid prefix value '{p}' in <ip>")))?),
     };
     let peer = match attr(node, "peer") {
         None => None,
@@ -470,9 +492,7 @@ fn parse_chr(node: Node<'_, '_>, device: ChrDeviceType, flags: ParseFlags) -> Re
         Some(t) => match ChrType::parse(t) {
             Some(ct) => ct,
             None if ["udp", "spicevmc", "spiceport", "nmdm", "qemu-vdagent", "dbus"].contains(&t) => {
-                return Err(ConfError::unsupported(format!(
-                    "character device type '{t}' is not supported by the Xen driver"
-                )))
+                return Err(ConfError::unsupported(format!("character device type '{t}' is not supported by the Xen driver")))
             }
             None => return Err(ConfError::bad_attr("type", elem, t)),
         },
@@ -534,36 +554,25 @@ fn parse_chr(node: Node<'_, '_>, device: ChrDeviceType, flags: ParseFlags) -> Re
                     Some(v) => match ConsoleTarget::parse(v) {
                         Some(ct) => Some(ct),
                         None if ["virtio", "uml", "lxc", "openvz", "sclp", "sclplm"].contains(&v) => {
-                            return Err(ConfError::unsupported(format!(
-                                "console target type '{v}' is not supported by the Xen driver"
-                            )))
+                            return Err(ConfError::unsupported(format!("console target type '{v}' is not supported by the Xen driver")))
                         }
-                        None => {
-                            return Err(ConfError::xml(format!(
-                                "unknown target type '{v}' specified for character device"
-                            )))
-                        }
+                        None => return Err(ConfError::xml(format!("unknown target type '{v}' specified for character device"))),
                     },
                 };
             }
             ChrDeviceType::Serial => {
                 chr.serial_target = match attr(t, "type") {
                     None => None,
-                    Some(v @ ("isa-serial" | "usb-serial" | "pci-serial" | "spapr-vio-serial" | "system-serial" | "sclp-serial" | "isa-debug")) => Some(v.to_owned()),
-                    Some(v) => {
-                        return Err(ConfError::xml(format!(
-                            "unknown target type '{v}' specified for character device"
-                        )))
-                    }
+                    Some(
+                        v @ ("isa-serial" | "usb-serial" | "pci-serial" | "spapr-vio-serial" | "system-serial" | "sclp-serial"
+                        | "isa-debug"),
+                    ) => Some(v.to_owned()),
+                    Some(v) => return Err(ConfError::xml(format!("unknown target type '{v}' specified for character device"))),
                 };
             }
         }
         if let Some(p) = attr(t, "port") {
-            chr.port = p
-                .parse::<i32>()
-                .ok()
-                .filter(|p| *p >= 0)
-                .ok_or_else(|| ConfError::xml(format!("Invalid port number: {p}")))?;
+            chr.port = p.parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| ConfError::xml(format!("Invalid port number: {p}")))?;
         }
     }
     Ok(chr)
@@ -598,9 +607,9 @@ fn parse_graphics(node: Node<'_, '_>, flags: ParseFlags) -> Result<GraphicsDef, 
             xauth: attr_nonempty(node, "xauth").map(str::to_owned),
             fullscreen: attr_yes_no(node, "fullscreen")? == Some(YesNo::Yes),
         })),
-        "rdp" | "desktop" | "spice" | "egl-headless" | "dbus" => Err(ConfError::unsupported(format!(
-            "graphics type '{t}' is not supported by the Xen driver"
-        ))),
+        "rdp" | "desktop" | "spice" | "egl-headless" | "dbus" => {
+            Err(ConfError::unsupported(format!("graphics type '{t}' is not supported by the Xen driver")))
+        }
         _ => Err(ConfError::bad_attr("type", "graphics", t)),
     }
 }
@@ -616,10 +625,7 @@ fn parse_vnc(node: Node<'_, '_>, flags: ParseFlags) -> Result<VncDef, ConfError>
         listens: Vec::new(),
     };
     if let Some(p) = attr(node, "port") {
-        vnc.port = p
-            .trim()
-            .parse::<i32>()
-            .map_err(|_| ConfError::xml(format!("cannot parse vnc port {p}")))?;
+        vnc.port = p.trim().parse::<i32>().map_err(|_| ConfError::xml(format!("cannot parse vnc port {p}")))?;
         if vnc.port == -1 {
             if flags.inactive {
                 vnc.port = 0;
@@ -650,11 +656,7 @@ fn parse_vnc(node: Node<'_, '_>, flags: ParseFlags) -> Result<VncDef, ConfError>
     }
     if let Some(addr) = attr_nonempty(node, "listen") {
         match vnc.listens.first() {
-            None => vnc.listens.push(GraphicsListen::Address {
-                address: Some(addr.to_owned()),
-                from_config: 0,
-                auto_generated: false,
-            }),
+            None => vnc.listens.push(GraphicsListen::Address { address: Some(addr.to_owned()), from_config: 0, auto_generated: false }),
             Some(GraphicsListen::Address { address, .. }) if address.as_deref() != Some(addr) => {
                 return Err(ConfError::unsupported(format!(
                     "graphics 'listen' attribute '{addr}' must match 'address' attribute of first listen element (found '{}')",
@@ -678,21 +680,16 @@ fn parse_listen(node: Node<'_, '_>, flags: ParseFlags) -> Result<GraphicsListen,
             auto_generated: !flags.inactive && attr_yes_no(node, "autoGenerated")? == Some(YesNo::Yes),
         }),
         Some("none") => Ok(GraphicsListen::None { from_config }),
-        Some(t @ ("network" | "socket")) => Err(ConfError::unsupported(format!(
-            "graphics listen type '{t}' is not supported by the Xen driver"
-        ))),
+        Some(t @ ("network" | "socket")) => {
+            Err(ConfError::unsupported(format!("graphics listen type '{t}' is not supported by the Xen driver")))
+        }
         Some(t) => Err(ConfError::bad_attr("type", "listen", t)),
     }
 }
 
 // C: virDomainVideoDefParseXML
 fn parse_video(node: Node<'_, '_>) -> Result<VideoDef, ConfError> {
-    let mut video = VideoDef {
-        video_type: None,
-        vram: 0,
-        heads: None,
-        primary: false,
-    };
+    let mut video = VideoDef { video_type: None, vram: 0, heads: None, primary: false };
     if child(node, "driver").is_some() || child(node, "acceleration").is_some() {
         return Err(ConfError::unsupported("<video> driver and acceleration are not supported by the Xen driver"));
     }

@@ -49,10 +49,7 @@ fn libxl_domain_post_parse(def: &mut DomainDef) {
         def.features.pae = true;
     }
     if dev.memballoon.is_none() {
-        dev.memballoon = Some(MemballoonDef {
-            model: MemballoonModel::Xen,
-            stats_period: None,
-        });
+        dev.memballoon = Some(MemballoonDef { model: MemballoonModel::Xen, stats_period: None });
     }
     if !dev.controllers.iter().any(|c| c.ctrl_type == ControllerType::Xenbus) {
         controller_insert(
@@ -73,12 +70,7 @@ fn libxl_domain_post_parse(def: &mut DomainDef) {
 // C: virDomainDefAddImplicitVideo
 fn add_implicit_video(def: &mut DomainDef) {
     if !def.devices.graphics.is_empty() && def.devices.videos.is_empty() {
-        def.devices.videos.push(VideoDef {
-            video_type: None,
-            vram: 0,
-            heads: None,
-            primary: false,
-        });
+        def.devices.videos.push(VideoDef { video_type: None, vram: 0, heads: None, primary: false });
     }
 }
 
@@ -129,11 +121,7 @@ fn device_post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     for g in &mut def.devices.graphics {
         if let GraphicsDef::Vnc(vnc) = g {
             if vnc.listens.is_empty() {
-                vnc.listens.push(GraphicsListen::Address {
-                    address: None,
-                    from_config: 0,
-                    auto_generated: false,
-                });
+                vnc.listens.push(GraphicsListen::Address { address: None, from_config: 0, auto_generated: false });
             }
         }
     }
@@ -168,10 +156,7 @@ fn disk_post_parse(disk: &mut DiskDef) -> Result<(), ConfError> {
         return Ok(());
     }
     let Some(idx) = disk_name_to_index(&disk.dst) else {
-        return Err(ConfError::xml(format!(
-            "Unknown disk name '{}' and no address specified",
-            disk.dst
-        )));
+        return Err(ConfError::xml(format!("Unknown disk name '{}' and no address specified", disk.dst)));
     };
     let (controller, bus_no, unit) = match bus {
         DiskBus::Scsi => (idx / 7, 0, idx % 7),
@@ -179,12 +164,7 @@ fn disk_post_parse(disk: &mut DiskDef) -> Result<(), ConfError> {
         DiskBus::Sata => (idx / 6, 0, idx % 6),
         _ => (idx / 2, 0, idx % 2),
     };
-    disk.address = Some(DriveAddress {
-        controller,
-        bus: bus_no,
-        target: 0,
-        unit,
-    });
+    disk.address = Some(DriveAddress { controller, bus: bus_no, target: 0, unit });
     Ok(())
 }
 
@@ -203,9 +183,7 @@ fn assign_chr_ports(chrs: &mut [ChrDef]) {
 // C: virDomainDefPostParseCommon
 fn common_post_parse(def: &mut DomainDef) -> Result<(), ConfError> {
     if def.memory_kib == 0 {
-        return Err(ConfError::xml(
-            "Memory size must be specified via <memory> or in the <numa> configuration",
-        ));
+        return Err(ConfError::xml("Memory size must be specified via <memory> or in the <numa> configuration"));
     }
     if def.current_memory_kib == 0 || def.current_memory_kib > def.memory_kib {
         def.current_memory_kib = def.memory_kib;
@@ -283,13 +261,7 @@ fn add_disk_controllers(def: &mut DomainDef) {
         (ControllerType::Sata, DiskBus::Sata),
     ];
     for (ctype, bus) in pairs {
-        let max = def
-            .devices
-            .disks
-            .iter()
-            .filter(|d| d.bus == Some(bus))
-            .filter_map(|d| d.address.map(|a| a.controller))
-            .max();
+        let max = def.devices.disks.iter().filter(|d| d.bus == Some(bus)).filter_map(|d| d.address.map(|a| a.controller)).max();
         let Some(max) = max else {
             continue;
         };
@@ -299,14 +271,7 @@ fn add_disk_controllers(def: &mut DomainDef) {
             if !exists {
                 controller_insert(
                     &mut def.devices.controllers,
-                    ControllerDef {
-                        ctrl_type: ctype,
-                        index,
-                        model: None,
-                        ports: None,
-                        max_grant_frames: None,
-                        max_event_channels: None,
-                    },
+                    ControllerDef { ctrl_type: ctype, index, model: None, ports: None, max_grant_frames: None, max_event_channels: None },
                 );
             }
         }
@@ -344,17 +309,12 @@ fn validate(def: &DomainDef) -> Result<(), ConfError> {
     }
     for (event, action) in [("poweroff", def.on_poweroff), ("reboot", def.on_reboot)] {
         if matches!(action, LifecycleAction::CoredumpDestroy | LifecycleAction::CoredumpRestart) {
-            return Err(ConfError::unsupported(format!(
-                "Lifecycle event '{event}' doesn't support '{}' action",
-                action.as_str()
-            )));
+            return Err(ConfError::unsupported(format!("Lifecycle event '{event}' doesn't support '{}' action", action.as_str())));
         }
     }
     for disk in &def.devices.disks {
         if disk.device == DiskDevice::Lun && disk.disk_type != DiskType::Block && disk.disk_type != DiskType::Network {
-            return Err(ConfError::unsupported(
-                "disk device='lun' is only valid for block type disk source",
-            ));
+            return Err(ConfError::unsupported("disk device='lun' is only valid for block type disk source"));
         }
         if disk.disk_type != DiskType::Network
             && disk.source.path.is_none()
@@ -378,9 +338,7 @@ fn validate(def: &DomainDef) -> Result<(), ConfError> {
     for input in &def.devices.inputs {
         validate_input(def.os.os_type, input)?;
     }
-    let secure = def.os.loader.as_ref().is_some_and(|l| {
-        l.loader_type == Some(LoaderType::Pflash) && l.secure == Some(YesNo::Yes)
-    });
+    let secure = def.os.loader.as_ref().is_some_and(|l| l.loader_type == Some(LoaderType::Pflash) && l.secure == Some(YesNo::Yes));
     if secure {
         return Err(ConfError::new(
             crate::rpc::protocol::VIR_ERR_CONFIG_UNSUPPORTED,
@@ -392,11 +350,7 @@ fn validate(def: &DomainDef) -> Result<(), ConfError> {
 }
 
 fn disk_source_name(d: &DiskDef) -> &str {
-    d.source
-        .path
-        .as_deref()
-        .or(d.source.name.as_deref())
-        .unwrap_or("<null>")
+    d.source.path.as_deref().or(d.source.name.as_deref()).unwrap_or("<null>")
 }
 
 /// Which input buses the domain type can have.
@@ -405,10 +359,7 @@ fn validate_input(os_type: OsType, input: &InputDef) -> Result<(), ConfError> {
     let mouse_or_kbd = matches!(input.input_type, InputType::Mouse | InputType::Keyboard);
     if os_type == OsType::Hvm {
         if input.bus == InputBus::Ps2 && !mouse_or_kbd {
-            return Err(ConfError::internal(format!(
-                "ps2 bus does not support {} input device",
-                input.input_type.as_str()
-            )));
+            return Err(ConfError::internal(format!("ps2 bus does not support {} input device", input.input_type.as_str())));
         }
         if input.bus == InputBus::Xen {
             return Err(ConfError::internal(format!("unsupported input bus {}", input.bus.as_str())));
@@ -418,10 +369,7 @@ fn validate_input(os_type: OsType, input: &InputDef) -> Result<(), ConfError> {
             return Err(ConfError::internal(format!("unsupported input bus {}", input.bus.as_str())));
         }
         if !mouse_or_kbd {
-            return Err(ConfError::internal(format!(
-                "xen bus does not support {} input device",
-                input.input_type.as_str()
-            )));
+            return Err(ConfError::internal(format!("xen bus does not support {} input device", input.input_type.as_str())));
         }
     }
     Ok(())

@@ -13,14 +13,8 @@ use crate::libxl::xml_writer::{Attrs, XmlWriter};
 pub fn format_status_xml(def: &DomainDef, id: i32, state: DomainState, reason: i32) -> String {
     let mut def = def.clone();
     def.id = id;
-    let status = DomainStatus {
-        state,
-        reason: u32::try_from(reason).unwrap_or(0),
-        pid: 0,
-        lock_process_running: false,
-        lock_state: None,
-        def,
-    };
+    let status =
+        DomainStatus { state, reason: u32::try_from(reason).unwrap_or(0), pid: 0, lock_process_running: false, lock_state: None, def };
     format_status(&status)
 }
 
@@ -30,10 +24,7 @@ pub fn format_status(st: &DomainStatus) -> String {
     let reasons = st.state.reasons();
     let reason = reasons.get(st.reason as usize).copied().unwrap_or("unknown");
     let mut w = XmlWriter::new();
-    let attrs = Attrs::new()
-        .add("state", st.state.as_str())
-        .add("reason", reason)
-        .add("pid", st.pid);
+    let attrs = Attrs::new().add("state", st.state.as_str()).add("reason", reason).add("pid", st.pid);
     w.block("domstatus", attrs, |w| {
         // C: libxlDomainObjPrivateXMLFormat
         w.opt_text("lockstate", st.lock_state.as_deref());
@@ -41,12 +32,7 @@ pub fn format_status(st: &DomainStatus) -> String {
             w.empty("lockProcessRunning", Attrs::new());
         }
         // Status files carry the secure parts too (VIR_DOMAIN_DEF_FORMAT_SECURE).
-        let flags = FormatFlags {
-            inactive: false,
-            secure: true,
-            update_cpu: false,
-            migratable: false,
-        };
+        let flags = FormatFlags { inactive: false, secure: true, update_cpu: false, migratable: false };
         format_domain_into(w, &st.def, Some(st.def.id), flags);
     });
     w.into_string()
@@ -66,10 +52,7 @@ pub fn parse_status(xml: &str) -> Result<DomainStatus, ConfError> {
     let doc = parse_document(xml)?;
     let root = doc.root_element();
     if root.tag_name().name() != "domstatus" {
-        return Err(ConfError::xml(format!(
-            "unexpected root element <{}>, expecting <domstatus>",
-            root.tag_name().name()
-        )));
+        return Err(ConfError::xml(format!("unexpected root element <{}>, expecting <domstatus>", root.tag_name().name())));
     }
     let Some(domain) = child(root, "domain") else {
         return Err(ConfError::internal("no domain config"));
@@ -77,24 +60,18 @@ pub fn parse_status(xml: &str) -> Result<DomainStatus, ConfError> {
     let Some(state_text) = attr(root, "state") else {
         return Err(ConfError::internal("missing domain state"));
     };
-    let state = DomainState::parse(state_text)
-        .ok_or_else(|| ConfError::internal(format!("invalid domain state '{state_text}'")))?;
+    let state = DomainState::parse(state_text).ok_or_else(|| ConfError::internal(format!("invalid domain state '{state_text}'")))?;
     let reason = match attr(root, "reason") {
         None => 0,
-        Some(r) => state
-            .reasons()
-            .iter()
-            .position(|s| *s == r)
-            .ok_or_else(|| ConfError::internal(format!("invalid domain state reason '{r}'")))?,
+        Some(r) => {
+            state.reasons().iter().position(|s| *s == r).ok_or_else(|| ConfError::internal(format!("invalid domain state reason '{r}'")))?
+        }
     };
     let pid = match attr(root, "pid") {
         None => 0,
         Some(p) => p.trim().parse::<i64>().map_err(|_| ConfError::internal("invalid pid"))?,
     };
-    let flags = ParseFlags {
-        inactive: false,
-        validate: false,
-    };
+    let flags = ParseFlags { inactive: false, validate: false };
     let mut def = parse::parse_domain_node(domain, flags)?;
     postparse::post_parse(&mut def)?;
     if def.id < 0 {

@@ -1,6 +1,6 @@
 //! Error paths: each with libvirt's message, and hostile input that must not panic.
-use super::*;
 use super::tests::{HVM, PV};
+use super::*;
 
 fn err(xml: &str) -> String {
     match parse_domain_xml(xml, ParseFlags { inactive: true, validate: false }) {
@@ -24,10 +24,7 @@ fn parse_kvm_domain_type_has_no_capabilities() {
 
 #[test]
 fn parse_unknown_domain_type_is_refused() {
-    assert_eq!(
-        err(&PV.replace("type='xen'", "type='bogus'")),
-        "unsupported configuration: invalid domain type bogus"
-    );
+    assert_eq!(err(&PV.replace("type='xen'", "type='bogus'")), "unsupported configuration: invalid domain type bogus");
 }
 
 #[test]
@@ -37,10 +34,7 @@ fn parse_missing_name_is_refused() {
 
 #[test]
 fn parse_malformed_uuid_is_refused() {
-    assert_eq!(
-        err(&PV.replace("8f5c8e2a-1b3d", "zz5c8e2a-1b3d")),
-        "internal error: malformed uuid element"
-    );
+    assert_eq!(err(&PV.replace("8f5c8e2a-1b3d", "zz5c8e2a-1b3d")), "internal error: malformed uuid element");
 }
 
 #[test]
@@ -65,10 +59,7 @@ fn parse_unknown_lifecycle_action_is_refused() {
 #[test]
 fn parse_coredump_on_reboot_is_refused() {
     let xml = HVM.replace("<on_reboot>restart</on_reboot>", "<on_reboot>coredump-restart</on_reboot>");
-    assert_eq!(
-        err(&xml),
-        "unsupported configuration: Lifecycle event 'reboot' doesn't support 'coredump-restart' action"
-    );
+    assert_eq!(err(&xml), "unsupported configuration: Lifecycle event 'reboot' doesn't support 'coredump-restart' action");
 }
 
 #[test]
@@ -81,10 +72,7 @@ fn parse_current_vcpus_above_max_is_refused() {
 
 #[test]
 fn parse_bad_vcpu_count_is_refused() {
-    assert_eq!(
-        err(&PV.replace("<vcpu>2</vcpu>", "<vcpu>two</vcpu>")),
-        "XML error: maximum vcpus count must be an integer"
-    );
+    assert_eq!(err(&PV.replace("<vcpu>2</vcpu>", "<vcpu>two</vcpu>")), "XML error: maximum vcpus count must be an integer");
 }
 
 #[test]
@@ -95,18 +83,12 @@ fn parse_disk_without_target_is_refused() {
 #[test]
 fn parse_duplicate_disk_target_is_refused() {
     let xml = HVM.replace("<target dev='hdc' bus='ide'/>", "<target dev='hda' bus='ide'/>");
-    assert_eq!(
-        err(&xml),
-        "XML error: target 'hda' duplicated for disk sources '/srv/xen/hvm1.img' and '/srv/iso/install.iso'"
-    );
+    assert_eq!(err(&xml), "XML error: target 'hda' duplicated for disk sources '/srv/xen/hvm1.img' and '/srv/iso/install.iso'");
 }
 
 #[test]
 fn parse_bad_mac_is_refused() {
-    assert_eq!(
-        err(&PV.replace("00:16:3e:12:34:56", "00:16:3e:12:34")),
-        "XML error: unable to parse mac address '00:16:3e:12:34'"
-    );
+    assert_eq!(err(&PV.replace("00:16:3e:12:34:56", "00:16:3e:12:34")), "XML error: unable to parse mac address '00:16:3e:12:34'");
 }
 
 #[test]
@@ -133,10 +115,7 @@ fn parse_secure_boot_is_refused() {
 
 #[test]
 fn parse_bad_memory_unit_is_refused() {
-    assert_eq!(
-        err(&PV.replace("unit='MiB'", "unit='parsecs'")),
-        "invalid argument: unknown suffix 'parsecs'"
-    );
+    assert_eq!(err(&PV.replace("unit='MiB'", "unit='parsecs'")), "invalid argument: unknown suffix 'parsecs'");
 }
 
 #[test]
@@ -163,11 +142,7 @@ fn parse_oversize_input_is_refused() {
 
 #[test]
 fn parse_deep_nesting_is_refused() {
-    let deep = format!(
-        "<domain type='xen'><metadata>{}{}</metadata></domain>",
-        "<a:x xmlns:a='urn:a'>".repeat(200),
-        "</a:x>".repeat(200)
-    );
+    let deep = format!("<domain type='xen'><metadata>{}{}</metadata></domain>", "<a:x xmlns:a='urn:a'>".repeat(200), "</a:x>".repeat(200));
     err(&deep);
 }
 

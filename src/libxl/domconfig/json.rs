@@ -128,13 +128,8 @@ impl Json {
     /// Equality ignoring the order of object members.
     pub fn same_as(&self, other: &Json) -> bool {
         match (self, other) {
-            (Json::Object(a), Json::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter().all(|(k, v)| other.get(k).is_some_and(|w| v.same_as(w)))
-            }
-            (Json::Array(a), Json::Array(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
-            }
+            (Json::Object(a), Json::Object(b)) => a.len() == b.len() && a.iter().all(|(k, v)| other.get(k).is_some_and(|w| v.same_as(w))),
+            (Json::Array(a), Json::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y)),
             _ => self == other,
         }
     }

@@ -135,10 +135,7 @@ fn build_unknown_disk_driver_is_refused() {
 #[test]
 fn build_phy_with_qcow2_is_refused() {
     let devs = "<disk type='block'><driver name='phy' type='qcow2'/><source dev='/dev/x'/><target dev='xvda'/></disk>";
-    assert_eq!(
-        build_err(&pv_with(devs, "")),
-        "internal error: libxenlight does not support disk format qcow2 with disk driver phy"
-    );
+    assert_eq!(build_err(&pv_with(devs, "")), "internal error: libxenlight does not support disk format qcow2 with disk driver phy");
 }
 
 #[test]
@@ -150,10 +147,7 @@ fn build_transient_disk_is_refused() {
 #[test]
 fn build_pv_nic_model_other_than_netfront_is_refused() {
     let devs = "<interface type='bridge'><source bridge='br0'/><model type='e1000'/></interface>";
-    assert_eq!(
-        build_err(&pv_with(devs, "")),
-        "unsupported configuration: only model 'netfront' is supported for Xen PV(H) domains"
-    );
+    assert_eq!(build_err(&pv_with(devs, "")), "unsupported configuration: only model 'netfront' is supported for Xen PV(H) domains");
 }
 
 #[test]
@@ -191,10 +185,7 @@ fn build_virtio_balloon_is_refused() {
 #[test]
 fn build_network_disk_without_qemu_driver_is_refused() {
     let devs = "<disk type='network'><driver name='phy'/><source protocol='rbd' name='pool/img'/><target dev='xvda'/></disk>";
-    assert_eq!(
-        build_err(&pv_with(devs, "")),
-        "Requested operation is not valid: only the 'qemu' driver can be used with network disks"
-    );
+    assert_eq!(build_err(&pv_with(devs, "")), "Requested operation is not valid: only the 'qemu' driver can be used with network disks");
 }
 
 #[test]
@@ -209,10 +200,7 @@ fn build_rbd_disk_gives_qemu_source_string() {
         Some(Json::Array(d)) => d[0].clone(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        disk.get("pdev_path"),
-        Some(&Json::Str("rbd:pool/img:auth_supported=none:mon_host=mon1\\:6789\\;mon2".into()))
-    );
+    assert_eq!(disk.get("pdev_path"), Some(&Json::Str("rbd:pool/img:auth_supported=none:mon_host=mon1\\:6789\\;mon2".into())));
 }
 
 #[test]

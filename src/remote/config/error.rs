@@ -99,15 +99,15 @@ impl fmt::Display for ConfigError {
                 "invalid argument: Failed to set logging priority, argument '{value}' is invalid \
                  (parameter 'log_level')"
             ),
-            ConfigError::NoCaFile => f.write_str(
-                "unsupported configuration: No CA certificate path set to match server key/cert (parameter 'ca_file')",
-            ),
-            ConfigError::NoCertFile => f.write_str(
-                "unsupported configuration: No server certificate path set to match server key (parameter 'cert_file')",
-            ),
-            ConfigError::NoKeyFile => f.write_str(
-                "unsupported configuration: No server key path set to match server cert (parameter 'key_file')",
-            ),
+            ConfigError::NoCaFile => {
+                f.write_str("unsupported configuration: No CA certificate path set to match server key/cert (parameter 'ca_file')")
+            }
+            ConfigError::NoCertFile => {
+                f.write_str("unsupported configuration: No server certificate path set to match server key (parameter 'cert_file')")
+            }
+            ConfigError::NoKeyFile => {
+                f.write_str("unsupported configuration: No server key path set to match server cert (parameter 'key_file')")
+            }
         }
     }
 }

@@ -8,13 +8,7 @@ use crate::util::conf::{Conf, ConfError, Value};
 pub const LIBXL_CONFIG_FILE: &str = "/etc/libvirt/libxl.conf";
 
 /// Every key of libxl.conf.
-pub const LIBXL_KEYS: &[&str] = &[
-    "autoballoon",
-    "lock_manager",
-    "keepalive_interval",
-    "keepalive_count",
-    "nested_hvm",
-];
+pub const LIBXL_KEYS: &[&str] = &["autoballoon", "lock_manager", "keepalive_interval", "keepalive_count", "nested_hvm"];
 
 /// The settings of libxl.conf.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,13 +25,7 @@ pub struct LibxlConfig {
 
 impl Default for LibxlConfig {
     fn default() -> Self {
-        LibxlConfig {
-            autoballoon: None,
-            lock_manager: None,
-            keepalive_interval: 5,
-            keepalive_count: 5,
-            nested_hvm: false,
-        }
+        LibxlConfig { autoballoon: None, lock_manager: None, keepalive_interval: 5, keepalive_count: 5, nested_hvm: false }
     }
 }
 
@@ -59,16 +47,8 @@ impl LibxlConfig {
         if let Some(name) = take_opt(&mut errs, conf.get_string("lock_manager")) {
             self.lock_manager = Some(name);
         }
-        take(
-            &mut errs,
-            conf.get_int("keepalive_interval"),
-            &mut self.keepalive_interval,
-        );
-        take(
-            &mut errs,
-            conf.get_uint("keepalive_count"),
-            &mut self.keepalive_count,
-        );
+        take(&mut errs, conf.get_int("keepalive_interval"), &mut self.keepalive_interval);
+        take(&mut errs, conf.get_uint("keepalive_count"), &mut self.keepalive_count);
         take(&mut errs, conf.get_bool("nested_hvm"), &mut self.nested_hvm);
         if errs.is_empty() {
             Ok(())

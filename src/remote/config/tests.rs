@@ -65,18 +65,9 @@ fn new_has_libvirt_default_for_every_key() {
     let cfg = proxy();
     for k in DAEMON_KEYS {
         match want.get(k.name) {
-            Some(entry) => assert_eq!(
-                cfg.value_of(k.name).as_ref(),
-                Some(&entry.value),
-                "{}",
-                k.name
-            ),
+            Some(entry) => assert_eq!(cfg.value_of(k.name).as_ref(), Some(&entry.value), "{}", k.name),
             None => {
-                assert!(
-                    UNSET_BY_DEFAULT.contains(&k.name),
-                    "{} has no expected default",
-                    k.name
-                );
+                assert!(UNSET_BY_DEFAULT.contains(&k.name), "{} has no expected default", k.name);
                 assert_eq!(cfg.value_of(k.name), None, "{}", k.name);
             }
         }
@@ -118,11 +109,7 @@ fn every_key_can_be_set() {
         let (cfg, result) = load(DaemonKind::Proxy, &text);
         assert_eq!(result, Ok(()), "{text}");
         let want = conf(&text).entries[0].value.clone();
-        assert_ne!(
-            proxy().value_of(k.name),
-            Some(want.clone()),
-            "{text} is the default"
-        );
+        assert_ne!(proxy().value_of(k.name), Some(want.clone()), "{text} is the default");
         assert_eq!(cfg.value_of(k.name), Some(want), "{text}");
     }
 }
@@ -142,22 +129,13 @@ fn every_key_rejects_wrong_type_with_libvirt_text() {
     for k in DAEMON_KEYS {
         let (value, expected) = wrong_value(k.ty);
         let errors = load_errors(&format!("{} = {value}", k.name));
-        assert_eq!(
-            errors,
-            [format!(
-                "internal error: {FILE}: expected {expected} for '{}' parameter",
-                k.name
-            )]
-        );
+        assert_eq!(errors, [format!("internal error: {FILE}: expected {expected} for '{}' parameter", k.name)]);
     }
 }
 
 /// Every key of DAEMON_KEYS with a value of the wrong type.
 fn all_keys_wrong() -> String {
-    DAEMON_KEYS
-        .iter()
-        .map(|k| format!("{} = {}\n", k.name, wrong_value(k.ty).0))
-        .collect()
+    DAEMON_KEYS.iter().map(|k| format!("{} = {}\n", k.name, wrong_value(k.ty).0)).collect()
 }
 
 #[test]
@@ -169,15 +147,9 @@ fn load_collects_every_problem() {
 #[test]
 fn xend_ignores_ip_keys() {
     let (cfg, result) = load(DaemonKind::Xend, &all_keys_wrong());
-    assert_eq!(
-        result.unwrap_err().len(),
-        keys_for(DaemonKind::Xend).count()
-    );
+    assert_eq!(result.unwrap_err().len(), keys_for(DaemonKind::Xend).count());
     assert!(!cfg.listen_tcp);
-    let (cfg, result) = load(
-        DaemonKind::Xend,
-        "listen_tcp = 1\ntcp_port = 'x'\ntcp_min_ssf = 1\nauth_tcp = 'bad'",
-    );
+    let (cfg, result) = load(DaemonKind::Xend, "listen_tcp = 1\ntcp_port = 'x'\ntcp_min_ssf = 1\nauth_tcp = 'bad'");
     assert_eq!(result, Ok(()));
     assert_eq!(cfg, DaemonConfig::new(DaemonKind::Xend, true));
 }
@@ -185,25 +157,10 @@ fn xend_ignores_ip_keys() {
 #[test]
 fn keys_for_xend_has_no_ip_keys() {
     let names: Vec<_> = keys_for(DaemonKind::Xend).map(|k| k.name).collect();
-    for gone in [
-        "listen_tcp",
-        "listen_tls",
-        "tls_port",
-        "tcp_port",
-        "listen_addr",
-        "auth_tcp",
-        "auth_tls",
-    ] {
+    for gone in ["listen_tcp", "listen_tls", "tls_port", "tcp_port", "listen_addr", "auth_tcp", "auth_tls"] {
         assert!(!names.contains(&gone), "{gone}");
     }
-    for gone in [
-        "key_file",
-        "cert_file",
-        "ca_file",
-        "crl_file",
-        "tls_priority",
-        "tcp_min_ssf",
-    ] {
+    for gone in ["key_file", "cert_file", "ca_file", "crl_file", "tls_priority", "tcp_min_ssf"] {
         assert!(!names.contains(&gone), "{gone}");
     }
     assert_eq!(names.len(), 33);
@@ -211,10 +168,7 @@ fn keys_for_xend_has_no_ip_keys() {
 
 #[test]
 fn unknown_and_obsolete_keys_are_ignored() {
-    let (cfg, result) = load(
-        DaemonKind::Proxy,
-        "foo = 'x'\nkeepalive_required = 1\nadmin_keepalive_required = 'y'",
-    );
+    let (cfg, result) = load(DaemonKind::Proxy, "foo = 'x'\nkeepalive_required = 1\nadmin_keepalive_required = 'y'");
     assert_eq!(result, Ok(()));
     assert_eq!(cfg, proxy());
 }
@@ -231,18 +185,13 @@ fn duplicate_key_first_value_wins() {
 fn auth_unknown_string_is_unsupported() {
     assert_eq!(
         load_errors("auth_unix_rw = 'kerberos'"),
-        [format!(
-            "unsupported configuration: {FILE}: auth_unix_rw: unsupported auth kerberos"
-        )]
+        [format!("unsupported configuration: {FILE}: auth_unix_rw: unsupported auth kerberos")]
     );
 }
 
 #[test]
 fn auth_polkit_loads_then_fails_validation() {
-    let (cfg, result) = load(
-        DaemonKind::Proxy,
-        "auth_unix_ro = 'polkit'\nauth_tls = 'polkit'",
-    );
+    let (cfg, result) = load(DaemonKind::Proxy, "auth_unix_ro = 'polkit'\nauth_tls = 'polkit'");
     assert_eq!(result, Ok(()));
     assert_eq!(cfg.auth_unix_ro, AuthType::Polkit);
     assert_eq!(
@@ -267,19 +216,14 @@ fn auth_values_map_to_libvirt_numbers() {
 fn tcp_min_ssf_explicit_low_value_is_rejected() {
     assert_eq!(
         load_errors("tcp_min_ssf = 56"),
-        [
-            "unsupported configuration: minimum SSF levels lower than 112 are not supported \
-          (parameter 'tcp_min_ssf' is 56)"
-        ]
+        ["unsupported configuration: minimum SSF levels lower than 112 are not supported \
+          (parameter 'tcp_min_ssf' is 56)"]
     );
 }
 
 #[test]
 fn tcp_min_ssf_at_threshold_is_accepted() {
-    assert_eq!(
-        load(DaemonKind::Proxy, "tcp_min_ssf = 112").0.min_ssf(),
-        112
-    );
+    assert_eq!(load(DaemonKind::Proxy, "tcp_min_ssf = 112").0.min_ssf(), 112);
 }
 
 #[test]
@@ -291,10 +235,7 @@ fn tcp_min_ssf_default_is_not_checked() {
 
 #[test]
 fn max_workers_zero_is_rejected() {
-    assert_eq!(
-        load_errors("max_workers = 0"),
-        ["internal error: 'max_workers' must be greater than 0"]
-    );
+    assert_eq!(load_errors("max_workers = 0"), ["internal error: 'max_workers' must be greater than 0"]);
 }
 
 #[test]
@@ -312,22 +253,12 @@ fn uint_out_of_range_gives_range_text() {
 
 #[test]
 fn negative_keepalive_interval_is_accepted() {
-    assert_eq!(
-        load(DaemonKind::Proxy, "keepalive_interval = -1")
-            .0
-            .keepalive_interval,
-        -1
-    );
+    assert_eq!(load(DaemonKind::Proxy, "keepalive_interval = -1").0.keepalive_interval, -1);
 }
 
 #[test]
 fn bool_out_of_range_gives_libvirt_text() {
-    assert_eq!(
-        load_errors("listen_tls = 2"),
-        [format!(
-            "internal error: {FILE}: value for 'listen_tls' parameter must be 0 or 1"
-        )]
-    );
+    assert_eq!(load_errors("listen_tls = 2"), [format!("internal error: {FILE}: value for 'listen_tls' parameter must be 0 or 1")]);
 }
 
 #[test]
@@ -340,12 +271,7 @@ fn string_list_with_number_gives_syntax_text() {
 
 #[test]
 fn empty_string_list_is_kept_empty() {
-    assert_eq!(
-        load(DaemonKind::Proxy, "tls_allowed_dn_list = []")
-            .0
-            .tls_allowed_dn_list,
-        Some(vec![])
-    );
+    assert_eq!(load(DaemonKind::Proxy, "tls_allowed_dn_list = []").0.tls_allowed_dn_list, Some(vec![]));
 }
 
 // ---- files ----
@@ -357,22 +283,14 @@ fn temp_path(name: &str) -> PathBuf {
 #[test]
 fn load_file_missing_implicit_keeps_defaults() {
     let mut cfg = proxy();
-    assert_eq!(
-        cfg.load_file(Path::new("/nonexistent-virtlite/virtproxyd.conf"), true),
-        Ok(())
-    );
+    assert_eq!(cfg.load_file(Path::new("/nonexistent-virtlite/virtproxyd.conf"), true), Ok(()));
     assert_eq!(cfg, proxy());
 }
 
 #[test]
 fn load_file_missing_explicit_is_error() {
-    let errors = proxy()
-        .load_file(Path::new("/nonexistent-virtlite/virtproxyd.conf"), false)
-        .unwrap_err();
-    assert_eq!(
-        messages(&errors),
-        ["Failed to open file '/nonexistent-virtlite/virtproxyd.conf': No such file or directory"]
-    );
+    let errors = proxy().load_file(Path::new("/nonexistent-virtlite/virtproxyd.conf"), false).unwrap_err();
+    assert_eq!(messages(&errors), ["Failed to open file '/nonexistent-virtlite/virtproxyd.conf': No such file or directory"]);
 }
 
 #[test]
@@ -383,10 +301,7 @@ fn load_file_applies_values() {
     let result = cfg.load_file(&path, true);
     std::fs::remove_file(&path).unwrap();
     assert_eq!(result, Ok(()));
-    assert_eq!(
-        (cfg.max_clients, cfg.listen_addr.as_deref()),
-        (42, Some("::1"))
-    );
+    assert_eq!((cfg.max_clients, cfg.listen_addr.as_deref()), (42, Some("::1")));
 }
 
 #[test]
@@ -409,35 +324,19 @@ fn load_file_reports_every_syntax_error() {
 
 #[test]
 fn default_path_for_root_is_under_etc() {
-    assert_eq!(
-        default_config_path(DaemonKind::Proxy, true),
-        Path::new("/etc/libvirt/virtproxyd.conf")
-    );
-    assert_eq!(
-        default_config_path(DaemonKind::Xend, true),
-        Path::new("/etc/libvirt/virtxend.conf")
-    );
+    assert_eq!(default_config_path(DaemonKind::Proxy, true), Path::new("/etc/libvirt/virtproxyd.conf"));
+    assert_eq!(default_config_path(DaemonKind::Xend, true), Path::new("/etc/libvirt/virtxend.conf"));
 }
 
 #[test]
 fn default_path_for_user_prefers_xdg_config_home() {
-    let path = config_path_for(
-        DaemonKind::Xend,
-        false,
-        Some("/x/cfg".into()),
-        Some("/home/u".into()),
-    );
+    let path = config_path_for(DaemonKind::Xend, false, Some("/x/cfg".into()), Some("/home/u".into()));
     assert_eq!(path, Path::new("/x/cfg/libvirt/virtxend.conf"));
 }
 
 #[test]
 fn default_path_for_user_falls_back_to_home() {
-    let path = config_path_for(
-        DaemonKind::Proxy,
-        false,
-        Some("".into()),
-        Some("/home/u".into()),
-    );
+    let path = config_path_for(DaemonKind::Proxy, false, Some("".into()), Some("/home/u".into()));
     assert_eq!(path, Path::new("/home/u/.config/libvirt/virtproxyd.conf"));
     let path = config_path_for(DaemonKind::Proxy, false, None, None);
     assert_eq!(path, Path::new("/.config/libvirt/virtproxyd.conf"));
@@ -448,10 +347,7 @@ fn default_path_for_user_falls_back_to_home() {
 #[test]
 fn validate_defaults_is_clean() {
     assert_eq!(proxy().validate(), vec![]);
-    assert_eq!(
-        DaemonConfig::new(DaemonKind::Xend, false).validate(),
-        vec![]
-    );
+    assert_eq!(DaemonConfig::new(DaemonKind::Xend, false).validate(), vec![]);
 }
 
 #[test]
@@ -461,10 +357,7 @@ fn validate_bad_perms_names_key() {
     cfg.unix_sock_admin_perms = "".into();
     assert_eq!(
         messages(&cfg.validate()),
-        [
-            "Failed to parse mode '' (parameter 'unix_sock_admin_perms')",
-            "Failed to parse mode '0789' (parameter 'unix_sock_rw_perms')",
-        ]
+        ["Failed to parse mode '' (parameter 'unix_sock_admin_perms')", "Failed to parse mode '0789' (parameter 'unix_sock_rw_perms')",]
     );
 }
 
@@ -480,10 +373,7 @@ fn parse_perms_reads_octal() {
 
 #[test]
 fn validate_anonymous_over_max_clients_is_rejected() {
-    let (cfg, _) = load(
-        DaemonKind::Proxy,
-        "max_clients = 5\nmax_anonymous_clients = 6",
-    );
+    let (cfg, _) = load(DaemonKind::Proxy, "max_clients = 5\nmax_anonymous_clients = 6");
     assert_eq!(
         messages(&cfg.validate()),
         ["internal error: The overall maximum number of clients must not be less than the number of clients \
@@ -493,20 +383,13 @@ fn validate_anonymous_over_max_clients_is_rejected() {
 
 #[test]
 fn validate_anonymous_equal_to_max_clients_is_accepted() {
-    let (cfg, _) = load(
-        DaemonKind::Proxy,
-        "max_clients = 5\nmax_anonymous_clients = 5",
-    );
+    let (cfg, _) = load(DaemonKind::Proxy, "max_clients = 5\nmax_anonymous_clients = 5");
     assert_eq!(cfg.validate(), vec![]);
 }
 
 #[test]
 fn validate_accepts_liberal_uuid_forms() {
-    for uuid in [
-        "8b5f4ad0-3c3d-4b8e-9a41-08d2c6e1f0aa",
-        " 8b5f4ad03c3d4b8e9a4108d2c6e1f0aa \n",
-        "8b 5f-4a d0 3c3d4b8e9a4108d2c6e1f0aa",
-    ] {
+    for uuid in ["8b5f4ad0-3c3d-4b8e-9a41-08d2c6e1f0aa", " 8b5f4ad03c3d4b8e9a4108d2c6e1f0aa \n", "8b 5f-4a d0 3c3d4b8e9a4108d2c6e1f0aa"] {
         let mut cfg = proxy();
         cfg.host_uuid = Some(uuid.into());
         assert_eq!(cfg.validate(), vec![], "{uuid:?}");
@@ -517,10 +400,7 @@ fn validate_accepts_liberal_uuid_forms() {
 fn validate_rejects_same_digit_uuid() {
     let mut cfg = proxy();
     cfg.host_uuid = Some("00000000-0000-0000-0000-000000000000".into());
-    assert_eq!(
-        messages(&cfg.validate()),
-        ["invalid host UUID: 00000000-0000-0000-0000-000000000000 (parameter 'host_uuid')"]
-    );
+    assert_eq!(messages(&cfg.validate()), ["invalid host UUID: 00000000-0000-0000-0000-000000000000 (parameter 'host_uuid')"]);
 }
 
 #[test]
@@ -541,22 +421,13 @@ fn validate_rejects_malformed_uuid() {
 #[test]
 fn parse_uuid_gives_bytes() {
     let uuid = parse_uuid("00112233-4455-6677-8899-aabbccddeeff").unwrap();
-    assert_eq!(
-        uuid,
-        [
-            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
-            0xee, 0xff
-        ]
-    );
+    assert_eq!(uuid, [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
 }
 
 #[test]
 fn validate_unknown_uuid_source_is_rejected() {
     let (cfg, _) = load(DaemonKind::Proxy, "host_uuid_source = 'dmi'");
-    assert_eq!(
-        messages(&cfg.validate()),
-        ["invalid UUID source: dmi (parameter 'host_uuid_source')"]
-    );
+    assert_eq!(messages(&cfg.validate()), ["invalid UUID source: dmi (parameter 'host_uuid_source')"]);
 }
 
 #[test]
@@ -567,10 +438,7 @@ fn validate_machine_id_source_is_accepted() {
 
 #[test]
 fn validate_source_ignored_when_uuid_given() {
-    let (cfg, _) = load(
-        DaemonKind::Proxy,
-        "host_uuid_source = 'dmi'\nhost_uuid = '8b5f4ad0-3c3d-4b8e-9a41-08d2c6e1f0aa'",
-    );
+    let (cfg, _) = load(DaemonKind::Proxy, "host_uuid_source = 'dmi'\nhost_uuid = '8b5f4ad0-3c3d-4b8e-9a41-08d2c6e1f0aa'");
     assert_eq!(cfg.validate(), vec![]);
 }
 
@@ -605,10 +473,7 @@ fn validate_tls_key_alone_wants_ca_and_cert() {
 
 #[test]
 fn validate_tls_without_key_is_rejected() {
-    let (cfg, _) = load(
-        DaemonKind::Proxy,
-        "listen_tls = 1\nca_file = '/ca.pem'\ncert_file = '/c.pem'",
-    );
+    let (cfg, _) = load(DaemonKind::Proxy, "listen_tls = 1\nca_file = '/ca.pem'\ncert_file = '/c.pem'");
     assert_eq!(
         messages(&cfg.validate()),
         ["unsupported configuration: No server key path set to match server cert (parameter 'key_file')"]
@@ -617,10 +482,7 @@ fn validate_tls_without_key_is_rejected() {
 
 #[test]
 fn validate_tls_all_three_files_is_accepted() {
-    let (cfg, _) = load(
-        DaemonKind::Proxy,
-        "listen_tls = 1\nca_file = '/a'\ncert_file = '/b'\nkey_file = '/c'",
-    );
+    let (cfg, _) = load(DaemonKind::Proxy, "listen_tls = 1\nca_file = '/a'\ncert_file = '/b'\nkey_file = '/c'");
     assert_eq!(cfg.validate(), vec![]);
 }
 
@@ -646,13 +508,7 @@ fn validate_collects_every_problem() {
 fn libxl_defaults_match_libvirt() {
     let cfg = LibxlConfig::default();
     assert_eq!(
-        (
-            cfg.autoballoon,
-            cfg.lock_manager.as_deref(),
-            cfg.keepalive_interval,
-            cfg.keepalive_count,
-            cfg.nested_hvm
-        ),
+        (cfg.autoballoon, cfg.lock_manager.as_deref(), cfg.keepalive_interval, cfg.keepalive_count, cfg.nested_hvm),
         (None, None, 5, 5, false)
     );
 }
@@ -694,10 +550,7 @@ fn libxl_wrong_types_are_all_reported() {
 #[test]
 fn libxl_missing_file_keeps_defaults() {
     let mut cfg = LibxlConfig::default();
-    assert_eq!(
-        cfg.load_file(Path::new("/nonexistent-virtlite/libxl.conf")),
-        Ok(())
-    );
+    assert_eq!(cfg.load_file(Path::new("/nonexistent-virtlite/libxl.conf")), Ok(()));
     assert_eq!(cfg, LibxlConfig::default());
 }
 

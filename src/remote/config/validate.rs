@@ -13,9 +13,7 @@ pub fn parse_perms(text: &str) -> Option<u32> {
     if text.is_empty() || !text.bytes().all(|c| (b'0'..=b'7').contains(&c)) {
         return None;
     }
-    u32::from_str_radix(text, 8)
-        .ok()
-        .filter(|&mode| mode <= i32::MAX as u32)
+    u32::from_str_radix(text, 8).ok().filter(|&mode| mode <= i32::MAX as u32)
 }
 
 fn hex_value(c: u8) -> Option<u8> {
@@ -26,9 +24,7 @@ fn hex_value(c: u8) -> Option<u8> {
 /// allowed before any pair, and blanks around the whole.
 // C: virUUIDParse
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let bytes = text
-        .trim_start_matches(|c: char| c.is_ascii_whitespace())
-        .as_bytes();
+    let bytes = text.trim_start_matches(|c: char| c.is_ascii_whitespace()).as_bytes();
     let mut uuid = [0u8; 16];
     let mut pos = 0;
     let mut filled = 0;
@@ -44,10 +40,7 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
         filled += 1;
         pos += 2;
     }
-    bytes[pos..]
-        .iter()
-        .all(|c| c.is_ascii_whitespace())
-        .then_some(uuid)
+    bytes[pos..].iter().all(|c| c.is_ascii_whitespace()).then_some(uuid)
 }
 
 /// Whether a host UUID is usable: it parses and not all its bytes are equal.
@@ -79,10 +72,7 @@ impl DaemonConfig {
     /// Cross-key and value checks run before the daemon starts; every problem is returned.
     pub fn validate(&self) -> Vec<ConfigError> {
         let mut out = Vec::new();
-        let mut auths = vec![
-            ("auth_unix_rw", self.auth_unix_rw),
-            ("auth_unix_ro", self.auth_unix_ro),
-        ];
+        let mut auths = vec![("auth_unix_rw", self.auth_unix_rw), ("auth_unix_ro", self.auth_unix_ro)];
         if self.kind.has_ip() {
             auths.extend([("auth_tcp", self.auth_tcp), ("auth_tls", self.auth_tls)]);
         }
@@ -97,31 +87,21 @@ impl DaemonConfig {
             ("unix_sock_rw_perms", &self.unix_sock_rw_perms),
         ] {
             if parse_perms(value).is_none() {
-                out.push(ConfigError::BadPerms {
-                    key,
-                    value: value.clone(),
-                });
+                out.push(ConfigError::BadPerms { key, value: value.clone() });
             }
         }
         // As libvirt: an explicit host_uuid wins and the source is then not looked at.
         match &self.host_uuid {
-            Some(uuid) if !host_uuid_is_valid(uuid) => out.push(ConfigError::BadHostUuid {
-                value: uuid.clone(),
-            }),
+            Some(uuid) if !host_uuid_is_valid(uuid) => out.push(ConfigError::BadHostUuid { value: uuid.clone() }),
             Some(_) => {}
             None if matches!(self.host_uuid_source.as_str(), "smbios" | "machine-id") => {}
-            None => out.push(ConfigError::BadUuidSource {
-                value: self.host_uuid_source.clone(),
-            }),
+            None => out.push(ConfigError::BadUuidSource { value: self.host_uuid_source.clone() }),
         }
         if let Some(level) = self.log_level.filter(|&l| l > VIR_LOG_ERROR) {
             out.push(ConfigError::BadLogLevel { value: level });
         }
         if self.max_clients < self.max_anonymous_clients {
-            out.push(ConfigError::TooManyAnonymous {
-                max_clients: self.max_clients,
-                max_anonymous_clients: self.max_anonymous_clients,
-            });
+            out.push(ConfigError::TooManyAnonymous { max_clients: self.max_clients, max_anonymous_clients: self.max_anonymous_clients });
         }
         if self.kind.has_ip() && self.listen_tls {
             out.extend(self.tls_file_problems());

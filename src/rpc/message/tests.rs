@@ -25,9 +25,7 @@ xdr_struct! {
     struct CreateWithFilesArgs { dom: NonnullDomain, flags: u32 }
 }
 
-const UUID: [u8; 16] = [
-    0x4d, 0x8c, 0x2a, 0x3e, 0x6b, 0x1f, 0x4c, 0x0a, 0x9e, 0x2d, 0x7f, 0x11, 0x22, 0x33, 0x44, 0x55,
-];
+const UUID: [u8; 16] = [0x4d, 0x8c, 0x2a, 0x3e, 0x6b, 0x1f, 0x4c, 0x0a, 0x9e, 0x2d, 0x7f, 0x11, 0x22, 0x33, 0x44, 0x55];
 
 /// CALL of REMOTE_PROC_CONNECT_OPEN, name "xen:///system", flags 0.
 #[rustfmt::skip]
@@ -182,14 +180,7 @@ const GOLDEN_CALL_WITH_FDS: [u8; 66] = [
 ];
 
 fn remote(proc_: i32, type_: MessageType, serial: u32, status: MessageStatus) -> Header {
-    Header::new(
-        REMOTE_PROGRAM,
-        REMOTE_PROTOCOL_VERSION,
-        proc_,
-        type_,
-        serial,
-        status,
-    )
+    Header::new(REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, proc_, type_, serial, status)
 }
 
 /// Splits `data` in one go, expecting exactly one packet that uses all of it.
@@ -224,20 +215,9 @@ fn split_all(stream: &[u8], chunks: &mut impl FnMut() -> usize) -> Result<Vec<Pa
 
 #[test]
 fn golden_call_open_encodes_and_decodes() {
-    let args = OpenArgs {
-        name: Some("xen:///system".into()),
-        flags: 0,
-    };
-    let h = remote(
-        REMOTE_PROC_CONNECT_OPEN,
-        MessageType::Call,
-        1,
-        MessageStatus::Ok,
-    );
-    assert_eq!(
-        encode_packet(&h, None, |w| args.encode(w)),
-        Ok(GOLDEN_CALL_OPEN.to_vec())
-    );
+    let args = OpenArgs { name: Some("xen:///system".into()), flags: 0 };
+    let h = remote(REMOTE_PROC_CONNECT_OPEN, MessageType::Call, 1, MessageStatus::Ok);
+    assert_eq!(encode_packet(&h, None, |w| args.encode(w)), Ok(GOLDEN_CALL_OPEN.to_vec()));
     let p = split_one(&GOLDEN_CALL_OPEN);
     assert_eq!((p.header, p.nfds), (h, 0));
     assert_eq!(p.decode_payload::<OpenArgs>(), Ok(args));
@@ -249,10 +229,7 @@ fn golden_error_reply_for_unknown_procedure() {
     let err = RemoteError::new(VIR_ERR_RPC, VIR_FROM_RPC, Some("unknown procedure: 9999"));
     assert_eq!(reply_error(&call, &err), Ok(GOLDEN_ERROR_REPLY.to_vec()));
     let p = split_one(&GOLDEN_ERROR_REPLY);
-    assert_eq!(
-        p.header,
-        remote(9999, MessageType::Reply, 7, MessageStatus::Error)
-    );
+    assert_eq!(p.header, remote(9999, MessageType::Reply, 7, MessageStatus::Error));
     assert_eq!(p.decode_payload::<RemoteError>(), Ok(err));
 }
 
@@ -260,40 +237,16 @@ fn golden_error_reply_for_unknown_procedure() {
 fn golden_event_lifecycle_message() {
     let msg = CallbackLifecycleMsg {
         callback_id: 1,
-        msg: LifecycleMsg {
-            dom: NonnullDomain {
-                name: "vm1".into(),
-                uuid: UUID,
-                id: 5,
-            },
-            event: 2,
-            detail: 0,
-        },
+        msg: LifecycleMsg { dom: NonnullDomain { name: "vm1".into(), uuid: UUID, id: 5 }, event: 2, detail: 0 },
     };
-    let bytes = event(
-        REMOTE_PROGRAM,
-        1,
-        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-        1,
-        &msg,
-    );
+    let bytes = event(REMOTE_PROGRAM, 1, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, 1, &msg);
     assert_eq!(bytes, Ok(GOLDEN_EVENT.to_vec()));
-    assert_eq!(
-        split_one(&GOLDEN_EVENT).decode_payload::<CallbackLifecycleMsg>(),
-        Ok(msg)
-    );
+    assert_eq!(split_one(&GOLDEN_EVENT).decode_payload::<CallbackLifecycleMsg>(), Ok(msg));
 }
 
 #[test]
 fn golden_stream_data_is_raw() {
-    let bytes = stream_packet(
-        REMOTE_PROGRAM,
-        1,
-        209,
-        12,
-        MessageStatus::Continue,
-        b"hello",
-    );
+    let bytes = stream_packet(REMOTE_PROGRAM, 1, 209, 12, MessageStatus::Continue, b"hello");
     assert_eq!(bytes, Ok(GOLDEN_STREAM_DATA.to_vec()));
     assert_eq!(split_one(&GOLDEN_STREAM_DATA).payload(), b"hello");
 }
@@ -310,32 +263,15 @@ fn golden_stream_end_is_empty() {
 fn golden_keepalive_ping_and_pong() {
     assert_eq!(ping(), GOLDEN_PING.to_vec());
     assert_eq!(pong(), GOLDEN_PONG.to_vec());
-    let h = Header::new(
-        KEEPALIVE_PROGRAM,
-        1,
-        KEEPALIVE_PROC_PING,
-        MessageType::Message,
-        0,
-        MessageStatus::Ok,
-    );
+    let h = Header::new(KEEPALIVE_PROGRAM, 1, KEEPALIVE_PROC_PING, MessageType::Message, 0, MessageStatus::Ok);
     assert_eq!(split_one(&GOLDEN_PING).header, h);
 }
 
 #[test]
 fn golden_call_with_fds_consumes_dummy_bytes() {
-    let args = CreateWithFilesArgs {
-        dom: NonnullDomain {
-            name: "vm1".into(),
-            uuid: UUID,
-            id: -1,
-        },
-        flags: 0,
-    };
+    let args = CreateWithFilesArgs { dom: NonnullDomain { name: "vm1".into(), uuid: UUID, id: -1 }, flags: 0 };
     let h = remote(310, MessageType::CallWithFds, 9, MessageStatus::Ok);
-    assert_eq!(
-        encode_packet(&h, Some(2), |w| args.encode(w)),
-        Ok(GOLDEN_CALL_WITH_FDS[..64].to_vec())
-    );
+    assert_eq!(encode_packet(&h, Some(2), |w| args.encode(w)), Ok(GOLDEN_CALL_WITH_FDS[..64].to_vec()));
     let p = split_one(&GOLDEN_CALL_WITH_FDS);
     assert_eq!((p.header, p.nfds, p.len()), (h, 2, 64));
     assert_eq!(p.decode_payload::<CreateWithFilesArgs>(), Ok(args));
@@ -356,10 +292,7 @@ fn stream_hole_carries_length_and_flags() {
         0x00, 0x00, 0x00, 0x00, // length, low word: 4 GiB
         0x00, 0x00, 0x00, 0x00, // flags: 0
     ];
-    assert_eq!(
-        stream_hole(REMOTE_PROGRAM, 1, 209, 12, 1 << 32, 0),
-        want.to_vec()
-    );
+    assert_eq!(stream_hole(REMOTE_PROGRAM, 1, 209, 12, 1 << 32, 0), want.to_vec());
 }
 
 // ---- splitter ----
@@ -384,10 +317,7 @@ fn splitter_dummy_bytes_are_not_taken_as_next_packet() {
     let (n, p) = s.push(&stream).expect("valid");
     assert_eq!((n, p.map(|p| p.header.proc_)), (66, Some(310)));
     let (n, p) = s.push(&stream[66..]).expect("valid");
-    assert_eq!(
-        (n, p.map(|p| p.header.proc_)),
-        (28, Some(KEEPALIVE_PROC_PING))
-    );
+    assert_eq!((n, p.map(|p| p.header.proc_)), (28, Some(KEEPALIVE_PROC_PING)));
 }
 
 #[test]
@@ -396,10 +326,7 @@ fn splitter_returns_one_packet_per_call() {
     stream.extend_from_slice(&GOLDEN_PONG);
     let mut s = Splitter::new();
     let (n, p) = s.push(&stream).expect("valid");
-    assert_eq!(
-        (n, p.map(|p| p.header.proc_)),
-        (28, Some(KEEPALIVE_PROC_PING))
-    );
+    assert_eq!((n, p.map(|p| p.header.proc_)), (28, Some(KEEPALIVE_PROC_PING)));
     assert_eq!(s.buffered(), 0);
 }
 
@@ -424,10 +351,7 @@ fn splitter_empty_input_consumes_nothing() {
 #[test]
 fn splitter_huge_length_errors_at_once() {
     let mut s = Splitter::new();
-    assert_eq!(
-        s.push(&0x4000_0000u32.to_be_bytes()),
-        Err(FrameError::TooLarge { len: 0x4000_0000 })
-    );
+    assert_eq!(s.push(&0x4000_0000u32.to_be_bytes()), Err(FrameError::TooLarge { len: 0x4000_0000 }));
     assert_eq!(s.buffered(), 0);
 }
 
@@ -436,27 +360,15 @@ fn splitter_bad_header_is_an_error() {
     let mut bad = GOLDEN_PING;
     bad[19] = 9; // type
     let r = Splitter::new().push(&bad);
-    assert_eq!(
-        r,
-        Err(FrameError::Header(XdrError::BadDiscriminant {
-            what: "message type",
-            value: 9
-        }))
-    );
+    assert_eq!(r, Err(FrameError::Header(XdrError::BadDiscriminant { what: "message type", value: 9 })));
 }
 
 // ---- lengths and parsing ----
 
 #[test]
 fn packet_len_below_header_is_too_small() {
-    assert_eq!(
-        packet_len([0, 0, 0, 3]),
-        Err(FrameError::TooSmall { len: 3 })
-    );
-    assert_eq!(
-        packet_len([0, 0, 0, 27]),
-        Err(FrameError::TooSmall { len: 27 })
-    );
+    assert_eq!(packet_len([0, 0, 0, 3]), Err(FrameError::TooSmall { len: 3 }));
+    assert_eq!(packet_len([0, 0, 0, 27]), Err(FrameError::TooSmall { len: 27 }));
     assert_eq!(packet_len([0, 0, 0, 28]), Ok(28));
 }
 
@@ -464,38 +376,20 @@ fn packet_len_below_header_is_too_small() {
 fn packet_len_over_limit_is_too_large() {
     let max = (VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX) as u32;
     assert_eq!(packet_len(max.to_be_bytes()), Ok(max as usize));
-    assert_eq!(
-        packet_len((max + 1).to_be_bytes()),
-        Err(FrameError::TooLarge { len: max + 1 })
-    );
-    assert_eq!(
-        packet_len([0xff; 4]),
-        Err(FrameError::TooLarge { len: u32::MAX })
-    );
+    assert_eq!(packet_len((max + 1).to_be_bytes()), Err(FrameError::TooLarge { len: max + 1 }));
+    assert_eq!(packet_len([0xff; 4]), Err(FrameError::TooLarge { len: u32::MAX }));
 }
 
 #[test]
 fn frame_error_messages_follow_libvirt() {
-    assert_eq!(
-        FrameError::TooLarge { len: 0x4000_0004 }.to_string(),
-        "packet 1073741824 bytes received too large, want 33554432"
-    );
-    assert_eq!(
-        FrameError::TooManyFds { nfds: 33 }.to_string(),
-        "Too many FDs 33, expected 32 maximum"
-    );
+    assert_eq!(FrameError::TooLarge { len: 0x4000_0004 }.to_string(), "packet 1073741824 bytes received too large, want 33554432");
+    assert_eq!(FrameError::TooManyFds { nfds: 33 }.to_string(), "Too many FDs 33, expected 32 maximum");
 }
 
 #[test]
 fn parse_length_word_mismatch_is_an_error() {
     let r = Packet::parse(GOLDEN_STREAM_DATA[..32].to_vec());
-    assert_eq!(
-        r,
-        Err(FrameError::LengthMismatch {
-            word: 33,
-            actual: 32
-        })
-    );
+    assert_eq!(r, Err(FrameError::LengthMismatch { word: 33, actual: 32 }));
 }
 
 #[test]
@@ -509,10 +403,7 @@ fn parse_too_many_fds_is_an_error() {
 fn parse_with_fds_type_without_count_is_an_error() {
     let mut bad = GOLDEN_PING;
     bad[19] = 4; // type: CALL_WITH_FDS, but nothing after the header
-    assert!(matches!(
-        Packet::parse(bad.to_vec()),
-        Err(FrameError::NumFds(XdrError::Truncated { .. }))
-    ));
+    assert!(matches!(Packet::parse(bad.to_vec()), Err(FrameError::NumFds(XdrError::Truncated { .. }))));
 }
 
 #[test]
@@ -529,34 +420,19 @@ fn decode_payload_ignores_trailing_bytes_like_libvirt() {
 #[test]
 fn encode_fds_type_without_count_is_refused() {
     let h = remote(310, MessageType::CallWithFds, 1, MessageStatus::Ok);
-    assert_eq!(
-        encode_packet(&h, None, |_| {}),
-        Err(FrameError::FdsMismatch {
-            type_: h.type_,
-            nfds: None
-        })
-    );
+    assert_eq!(encode_packet(&h, None, |_| {}), Err(FrameError::FdsMismatch { type_: h.type_, nfds: None }));
 }
 
 #[test]
 fn encode_count_for_plain_type_is_refused() {
     let h = remote(1, MessageType::Call, 1, MessageStatus::Ok);
-    assert_eq!(
-        encode_packet(&h, Some(1), |_| {}),
-        Err(FrameError::FdsMismatch {
-            type_: h.type_,
-            nfds: Some(1)
-        })
-    );
+    assert_eq!(encode_packet(&h, Some(1), |_| {}), Err(FrameError::FdsMismatch { type_: h.type_, nfds: Some(1) }));
 }
 
 #[test]
 fn encode_more_than_32_fds_is_refused() {
     let h = remote(310, MessageType::CallWithFds, 1, MessageStatus::Ok);
-    assert_eq!(
-        encode_packet(&h, Some(33), |_| {}),
-        Err(FrameError::TooManyFds { nfds: 33 })
-    );
+    assert_eq!(encode_packet(&h, Some(33), |_| {}), Err(FrameError::TooManyFds { nfds: 33 }));
 }
 
 #[test]
@@ -564,47 +440,24 @@ fn encode_payload_over_limit_is_refused() {
     let h = remote(209, MessageType::Stream, 1, MessageStatus::Continue);
     let big = vec![0u8; VIR_NET_MESSAGE_PAYLOAD_MAX + 1];
     let r = encode_packet(&h, None, |w| w.raw(&big));
-    assert_eq!(
-        r,
-        Err(FrameError::EncodeTooLarge {
-            len: VIR_NET_MESSAGE_MAX + 5
-        })
-    );
-    let r = stream_packet(
-        REMOTE_PROGRAM,
-        1,
-        209,
-        1,
-        MessageStatus::Continue,
-        &big[1..],
-    );
+    assert_eq!(r, Err(FrameError::EncodeTooLarge { len: VIR_NET_MESSAGE_MAX + 5 }));
+    let r = stream_packet(REMOTE_PROGRAM, 1, 209, 1, MessageStatus::Continue, &big[1..]);
     assert_eq!(r.map(|v| v.len()), Ok(VIR_NET_MESSAGE_MAX + 4));
 }
 
 #[test]
 fn reply_error_to_stream_is_a_stream_packet() {
     let h = remote(209, MessageType::Stream, 12, MessageStatus::Continue);
-    let bytes =
-        reply_error(&h, &RemoteError::new(VIR_ERR_RPC, VIR_FROM_RPC, Some("x"))).expect("encodes");
+    let bytes = reply_error(&h, &RemoteError::new(VIR_ERR_RPC, VIR_FROM_RPC, Some("x"))).expect("encodes");
     let p = split_one(&bytes);
-    assert_eq!(
-        (p.header.type_, p.header.status),
-        (MessageType::Stream, MessageStatus::Error)
-    );
+    assert_eq!((p.header.type_, p.header.status), (MessageType::Stream, MessageStatus::Error));
 }
 
 #[test]
 fn reply_ok_to_call_with_fds_is_a_plain_reply() {
     let h = remote(310, MessageType::CallWithFds, 3, MessageStatus::Ok);
     let p = split_one(&reply_ok(&h, &7i32).expect("encodes"));
-    assert_eq!(
-        (p.header, p.nfds, p.payload()),
-        (
-            remote(310, MessageType::Reply, 3, MessageStatus::Ok),
-            0,
-            &[0, 0, 0, 7][..]
-        )
-    );
+    assert_eq!((p.header, p.nfds, p.payload()), (remote(310, MessageType::Reply, 3, MessageStatus::Ok), 0, &[0, 0, 0, 7][..]));
 }
 
 // ---- properties ----
@@ -612,22 +465,11 @@ fn reply_ok_to_call_with_fds_is_a_plain_reply() {
 fn random_packet(rng: &mut Rng) -> (Vec<u8>, Packet) {
     let type_ = MessageType::from_i32(rng.below(7) as i32).unwrap_or(MessageType::Call);
     let status = MessageStatus::from_i32(rng.below(3) as i32).unwrap_or(MessageStatus::Ok);
-    let h = Header::new(
-        rng.next_u32(),
-        rng.next_u32(),
-        rng.next_u32() as i32,
-        type_,
-        rng.next_u32(),
-        status,
-    );
+    let h = Header::new(rng.next_u32(), rng.next_u32(), rng.next_u32() as i32, type_, rng.next_u32(), status);
     let nfds = type_.has_fds().then(|| rng.below(4) as u32);
     let body = rng.bytes(300);
     let buf = encode_packet(&h, nfds, |w| w.raw(&body)).expect("small packet");
-    let packet = Packet {
-        buf: buf.clone(),
-        header: h,
-        nfds: nfds.unwrap_or(0),
-    };
+    let packet = Packet { buf: buf.clone(), header: h, nfds: nfds.unwrap_or(0) };
     let mut wire = buf;
     wire.resize(wire.len() + packet.nfds as usize, 0);
     (wire, packet)
@@ -669,15 +511,9 @@ fn property_out_of_range_lengths_are_errors() {
     let limit = (VIR_NET_MESSAGE_MAX + VIR_NET_MESSAGE_LEN_MAX) as u32;
     for _ in 0..1000 {
         let big = limit + 1 + rng.next_u32() % (u32::MAX - limit);
-        assert_eq!(
-            Splitter::new().push(&big.to_be_bytes()),
-            Err(FrameError::TooLarge { len: big })
-        );
+        assert_eq!(Splitter::new().push(&big.to_be_bytes()), Err(FrameError::TooLarge { len: big }));
         let small = rng.below(28) as u32;
-        assert_eq!(
-            Splitter::new().push(&small.to_be_bytes()),
-            Err(FrameError::TooSmall { len: small })
-        );
+        assert_eq!(Splitter::new().push(&small.to_be_bytes()), Err(FrameError::TooSmall { len: small }));
     }
 }
 
@@ -761,23 +597,11 @@ fn write_fuzz_seed_corpora() {
     params.encode_bounded(&mut w);
     xdr("typed_params", 5, w.as_slice());
     xdr("typed_param", 4, &encode_to_vec(&params[0]));
-    xdr(
-        "typed_param_bad_type",
-        4,
-        &[0, 0, 0, 1, b'x', 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0],
-    );
+    xdr("typed_param_bad_type", 4, &[0, 0, 0, 1, b'x', 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0]);
     xdr("string_huge_len", 2, &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
     xdr("string_with_nul", 2, &[0, 0, 0, 3, b'a', 0, b'b', 0]);
-    xdr(
-        "strings",
-        8,
-        &[0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 0, 0, 0, 0],
-    );
-    xdr(
-        "opaque_blob",
-        9,
-        &[0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5, 0xff, 0xff, 0xff],
-    );
+    xdr("strings", 8, &[0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 0, 0, 0, 0]);
+    xdr("opaque_blob", 9, &[0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5, 0xff, 0xff, 0xff]);
     xdr("array_huge_count", 8, &[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
     xdr("event_payload", 10, &GOLDEN_EVENT[28..]);
 }

@@ -88,10 +88,8 @@ impl RawX509 {
         };
         CertFlags {
             is_ca: exflags & openssl_sys::EXFLAG_CA != 0,
-            key_usage: (exflags & openssl_sys::EXFLAG_KUSAGE != 0)
-                .then(|| (ku, self.ext_critical(openssl_sys::NID_key_usage))),
-            ext_key_usage: (exflags & openssl_sys::EXFLAG_XKUSAGE != 0)
-                .then(|| (xku, self.ext_critical(openssl_sys::NID_ext_key_usage))),
+            key_usage: (exflags & openssl_sys::EXFLAG_KUSAGE != 0).then(|| (ku, self.ext_critical(openssl_sys::NID_key_usage))),
+            ext_key_usage: (exflags & openssl_sys::EXFLAG_XKUSAGE != 0).then(|| (xku, self.ext_critical(openssl_sys::NID_ext_key_usage))),
         }
     }
 }
@@ -220,9 +218,7 @@ fn verify_against(cert: &X509Ref, cas: &[X509]) -> Result<(), String> {
     let store = b.build();
     let chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
     let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-    let res = ctx
-        .init(&store, cert, &chain, |c| Ok(c.verify_cert()?.then_some(()).ok_or_else(|| c.error())))
-        .map_err(|e| e.to_string())?;
+    let res = ctx.init(&store, cert, &chain, |c| Ok(c.verify_cert()?.then_some(()).ok_or_else(|| c.error()))).map_err(|e| e.to_string())?;
     res.map_err(|e| e.error_string().to_string())
 }
 
@@ -238,9 +234,8 @@ fn attr_name(short: &str) -> &str {
 fn escape_value(v: &str, out: &mut String) {
     let n = v.chars().count();
     for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
-            || (i == 0 && (c == '#' || c == ' '))
-            || (i + 1 == n && c == ' ');
+        let special =
+            matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || (i == 0 && (c == '#' || c == ' ')) || (i + 1 == n && c == ' ');
         if special {
             out.push('\\');
         }

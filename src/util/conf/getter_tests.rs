@@ -21,10 +21,7 @@ fn read_file_parses_and_names_file() {
 #[test]
 fn read_file_missing_is_open_error() {
     let err = Conf::read_file(Path::new("/nonexistent-virtlite/x.conf")).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "Failed to open file '/nonexistent-virtlite/x.conf': No such file or directory"
-    );
+    assert_eq!(err.to_string(), "Failed to open file '/nonexistent-virtlite/x.conf': No such file or directory");
 }
 
 #[test]
@@ -39,13 +36,7 @@ fn read_file_over_limit_is_overflow_error() {
     std::fs::write(&path, vec![b'#'; MAX_CONFIG_FILE_SIZE + 1]).unwrap();
     let err = Conf::read_file(&path);
     std::fs::remove_file(&path).unwrap();
-    assert_eq!(
-        err.unwrap_err(),
-        ConfError::Read {
-            file: path.to_string_lossy().into_owned(),
-            errno: libc::EOVERFLOW
-        }
-    );
+    assert_eq!(err.unwrap_err(), ConfError::Read { file: path.to_string_lossy().into_owned(), errno: libc::EOVERFLOW });
 }
 
 #[test]
@@ -99,18 +90,12 @@ fn getters_on_missing_key_give_none() {
 
 #[test]
 fn get_string_on_number_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = 1").get_string("k")),
-        "internal error: /etc/x.conf: expected a string for 'k' parameter"
-    );
+    assert_eq!(err_text(conf("k = 1").get_string("k")), "internal error: /etc/x.conf: expected a string for 'k' parameter");
 }
 
 #[test]
 fn get_string_list_reads_list() {
-    assert_eq!(
-        conf("k = ['a', \"b\"]").get_string_list("k", false),
-        Ok(Some(vec!["a".into(), "b".into()]))
-    );
+    assert_eq!(conf("k = ['a', \"b\"]").get_string_list("k", false), Ok(Some(vec!["a".into(), "b".into()])));
     assert_eq!(conf("k = []").get_string_list("k", false), Ok(Some(vec![])));
 }
 
@@ -132,10 +117,7 @@ fn get_string_list_on_string_without_compat_is_error() {
 
 #[test]
 fn get_string_list_on_string_with_compat_is_one_item() {
-    assert_eq!(
-        conf("k = 'a'").get_string_list("k", true),
-        Ok(Some(vec!["a".into()]))
-    );
+    assert_eq!(conf("k = 'a'").get_string_list("k", true), Ok(Some(vec!["a".into()])));
 }
 
 #[test]
@@ -154,10 +136,7 @@ fn get_bool_reads_zero_and_one() {
 
 #[test]
 fn get_bool_on_two_is_error() {
-    assert_eq!(
-        err_text(conf("k = 2").get_bool("k")),
-        "internal error: /etc/x.conf: value for 'k' parameter must be 0 or 1"
-    );
+    assert_eq!(err_text(conf("k = 2").get_bool("k")), "internal error: /etc/x.conf: value for 'k' parameter must be 0 or 1");
 }
 
 #[test]
@@ -182,10 +161,7 @@ fn get_uint_over_max_is_range_error() {
 
 #[test]
 fn get_uint_on_negative_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = -1").get_uint("k")),
-        "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter"
-    );
+    assert_eq!(err_text(conf("k = -1").get_uint("k")), "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter");
 }
 
 #[test]
@@ -199,30 +175,18 @@ fn get_int_out_of_range_is_error() {
     let want = "internal error: /etc/x.conf: value for 'k' parameter must be in range -2147483648:2147483647";
     assert_eq!(err_text(conf("k = 2147483648").get_int("k")), want);
     assert_eq!(err_text(conf("k = -2147483649").get_int("k")), want);
-    assert_eq!(
-        err_text(conf("k = 18446744073709551615").get_int("k")),
-        want
-    );
+    assert_eq!(err_text(conf("k = 18446744073709551615").get_int("k")), want);
 }
 
 #[test]
 fn get_int_on_list_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = [1]").get_int("k")),
-        "internal error: /etc/x.conf: expected a signed integer for 'k' parameter"
-    );
+    assert_eq!(err_text(conf("k = [1]").get_int("k")), "internal error: /etc/x.conf: expected a signed integer for 'k' parameter");
 }
 
 #[test]
 fn get_llong_reads_both_signs() {
-    assert_eq!(
-        conf("k = -9223372036854775808").get_llong("k"),
-        Ok(Some(i64::MIN))
-    );
-    assert_eq!(
-        conf("k = 9223372036854775807").get_llong("k"),
-        Ok(Some(i64::MAX))
-    );
+    assert_eq!(conf("k = -9223372036854775808").get_llong("k"), Ok(Some(i64::MIN)));
+    assert_eq!(conf("k = 9223372036854775807").get_llong("k"), Ok(Some(i64::MAX)));
 }
 
 #[test]
@@ -235,26 +199,17 @@ fn get_llong_over_max_is_range_error() {
 
 #[test]
 fn get_llong_on_string_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = '1'").get_llong("k")),
-        "internal error: /etc/x.conf: expected a signed integer for 'k' parameter"
-    );
+    assert_eq!(err_text(conf("k = '1'").get_llong("k")), "internal error: /etc/x.conf: expected a signed integer for 'k' parameter");
 }
 
 #[test]
 fn get_ullong_reads_max() {
-    assert_eq!(
-        conf("k = 18446744073709551615").get_ullong("k"),
-        Ok(Some(u64::MAX))
-    );
+    assert_eq!(conf("k = 18446744073709551615").get_ullong("k"), Ok(Some(u64::MAX)));
 }
 
 #[test]
 fn get_ullong_on_negative_is_type_error() {
-    assert_eq!(
-        err_text(conf("k = -5").get_ullong("k")),
-        "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter"
-    );
+    assert_eq!(err_text(conf("k = -5").get_ullong("k")), "internal error: /etc/x.conf: expected an unsigned integer for 'k' parameter");
 }
 
 #[test]
@@ -264,13 +219,7 @@ fn strerror_has_no_rust_suffix() {
 
 #[test]
 fn fuzz_target_survives_every_seed_shape() {
-    for text in [
-        &b"a = [1, 'x', [\"\"\"y\"\"\"]]\n"[..],
-        b"=",
-        b"a = [",
-        b"\xff\xfe",
-        b"a = 99999999999999999999999",
-    ] {
+    for text in [&b"a = [1, 'x', [\"\"\"y\"\"\"]]\n"[..], b"=", b"a = [", b"\xff\xfe", b"a = 99999999999999999999999"] {
         fuzz_target(text);
     }
 }

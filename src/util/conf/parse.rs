@@ -105,9 +105,7 @@ impl<'a> Parser<'a> {
             // -(2^63) is i64::MIN; every smaller magnitude negates in range.
             Ok(Value::Signed((-(magnitude as i128)) as i64))
         } else {
-            u64::try_from(magnitude)
-                .map(Value::Unsigned)
-                .map_err(|_| SyntaxKind::NumberOutOfRange)
+            u64::try_from(magnitude).map(Value::Unsigned).map_err(|_| SyntaxKind::NumberOutOfRange)
         }
     }
 
@@ -271,28 +269,13 @@ impl<'a> Parser<'a> {
 
 /// Parses `text`, stopping after `max_errors` syntax errors (1 = libvirt's behaviour).
 // C: virConfParse
-pub(super) fn parse(
-    filename: &str,
-    text: &[u8],
-    max_errors: usize,
-) -> (Vec<Entry>, Vec<ConfError>) {
-    let mut parser = Parser {
-        text,
-        pos: 0,
-        line: 1,
-        entries: Vec::new(),
-    };
+pub(super) fn parse(filename: &str, text: &[u8], max_errors: usize) -> (Vec<Entry>, Vec<ConfError>) {
+    let mut parser = Parser { text, pos: 0, line: 1, entries: Vec::new() };
     let mut errors = Vec::new();
     while !parser.at_end() {
-        let step = parser
-            .parse_statement()
-            .and_then(|()| parser.parse_separator());
+        let step = parser.parse_statement().and_then(|()| parser.parse_separator());
         if let Err(kind) = step {
-            errors.push(ConfError::Syntax {
-                file: filename.to_string(),
-                line: parser.line,
-                kind,
-            });
+            errors.push(ConfError::Syntax { file: filename.to_string(), line: parser.line, kind });
             if errors.len() >= max_errors {
                 break;
             }

@@ -77,34 +77,20 @@ impl fmt::Display for LogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LogError::BadLevel { value } => {
-                write!(
-                    f,
-                    "Failed to set logging priority, argument '{}' is invalid",
-                    value
-                )
+                write!(f, "Failed to set logging priority, argument '{}' is invalid", value)
             }
             LogError::MalformedOutput { spec } => {
                 write!(f, "Malformed format for log output '{}'", spec)
             }
             LogError::BadOutputPriority { priority, spec } => {
-                write!(
-                    f,
-                    "Invalid log priority '{}' for log output '{}'",
-                    priority, spec
-                )
+                write!(f, "Invalid log priority '{}' for log output '{}'", priority, spec)
             }
             LogError::BadDestination { dest, spec } => {
-                write!(
-                    f,
-                    "Invalid log destination '{}' for log output '{}'",
-                    dest, spec
-                )
+                write!(f, "Invalid log destination '{}' for log output '{}'", dest, spec)
             }
-            LogError::OutputFormat { spec, dest } => write!(
-                f,
-                "Log output '{}' does not meet the format requirements for destination type '{}'",
-                spec, dest
-            ),
+            LogError::OutputFormat { spec, dest } => {
+                write!(f, "Log output '{}' does not meet the format requirements for destination type '{}'", spec, dest)
+            }
             LogError::MalformedFilter { spec } => {
                 write!(f, "Malformed format for filter '{}'", spec)
             }
@@ -113,30 +99,16 @@ impl fmt::Display for LogError {
             }
             LogError::BadMatch { matcher } => write!(f, "Invalid match string '{}'", matcher),
             LogError::SyslogIdent { ident } => {
-                write!(
-                    f,
-                    "Invalid syslog ident '{}': contains a NUL byte",
-                    ident.escape_debug()
-                )
+                write!(f, "Invalid syslog ident '{}': contains a NUL byte", ident.escape_debug())
             }
             LogError::Io { path, err } => {
                 write!(f, "failed to open {}: {}", path.display(), sys_text(err))
             }
             LogError::Journald { path, err } => {
-                write!(
-                    f,
-                    "journald socket {} is not available: {}",
-                    path.display(),
-                    sys_text(err)
-                )
+                write!(f, "journald socket {} is not available: {}", path.display(), sys_text(err))
             }
             LogError::LogDir { path, err } => {
-                write!(
-                    f,
-                    "Could not create log directory {}: {}",
-                    path.display(),
-                    sys_text(err)
-                )
+                write!(f, "Could not create log directory {}: {}", path.display(), sys_text(err))
             }
             LogError::NoCacheDir => {
                 write!(f, "Could not find the user cache directory: neither XDG_CACHE_HOME nor HOME is set")
@@ -151,10 +123,7 @@ impl fmt::Display for LogError {
 impl std::error::Error for LogError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            LogError::Io { err, .. }
-            | LogError::Journald { err, .. }
-            | LogError::LogDir { err, .. }
-            | LogError::Cwd { err } => Some(err),
+            LogError::Io { err, .. } | LogError::Journald { err, .. } | LogError::LogDir { err, .. } | LogError::Cwd { err } => Some(err),
             _ => None,
         }
     }

@@ -15,10 +15,7 @@ pub struct Filter {
 impl Filter {
     // C: virLogFilterNew
     pub fn new(matcher: &str, priority: Priority) -> Filter {
-        Filter {
-            priority,
-            pattern: format!("*{}*", matcher),
-        }
+        Filter { priority, pattern: format!("*{}*", matcher) }
     }
 
     pub fn matches(&self, category: &str) -> bool {
@@ -33,21 +30,13 @@ pub fn parse_filter(src: &str) -> Result<Filter, LogError> {
     let mut tokens = src.split(':');
     let (prio, raw_match) = match (tokens.next(), tokens.next()) {
         (Some(p), Some(m)) => (p, m),
-        _ => {
-            return Err(LogError::MalformedFilter {
-                spec: src.to_string(),
-            })
-        }
+        _ => return Err(LogError::MalformedFilter { spec: src.to_string() }),
     };
-    let priority = parse_numeric_priority(prio).ok_or_else(|| LogError::BadFilterPriority {
-        priority: prio.to_string(),
-        spec: src.to_string(),
-    })?;
+    let priority =
+        parse_numeric_priority(prio).ok_or_else(|| LogError::BadFilterPriority { priority: prio.to_string(), spec: src.to_string() })?;
     let matcher = raw_match.strip_prefix('+').unwrap_or(raw_match);
     if matcher.is_empty() {
-        return Err(LogError::BadMatch {
-            matcher: raw_match.to_string(),
-        });
+        return Err(LogError::BadMatch { matcher: raw_match.to_string() });
     }
     Ok(Filter::new(matcher, priority))
 }
@@ -55,18 +44,13 @@ pub fn parse_filter(src: &str) -> Result<Filter, LogError> {
 /// Parses a space-separated list of filters, in order (empty words skipped).
 // C: virLogParseFilters
 pub fn parse_filters(src: &str) -> Result<Vec<Filter>, LogError> {
-    src.split(' ')
-        .filter(|w| !w.is_empty())
-        .map(parse_filter)
-        .collect()
+    src.split(' ').filter(|w| !w.is_empty()).map(parse_filter).collect()
 }
 
 /// libvirt's string for a list of filters: each `L:pattern` followed by one space.
 // C: virLogGetFilters
 pub fn format_filters(list: &[Filter]) -> String {
-    list.iter()
-        .map(|f| format!("{}:{} ", f.priority.as_u32(), f.pattern))
-        .collect()
+    list.iter().map(|f| format!("{}:{} ", f.priority.as_u32(), f.pattern)).collect()
 }
 
 /// Names of our own crates, whose prefix is dropped from a target to form a category.
@@ -76,10 +60,7 @@ pub const OWN_CRATES: &[&str] = &["virtlite", "virtproxyd", "virtxend"];
 /// the front and `::` turned into `.` (`virtlite::rpc::client` → `rpc.client`). Targets
 /// given explicitly (`target: "foo"`) come out unchanged.
 pub fn category_of(target: &str) -> String {
-    let rest = OWN_CRATES
-        .iter()
-        .find_map(|c| target.strip_prefix(c).and_then(|r| r.strip_prefix("::")))
-        .unwrap_or(target);
+    let rest = OWN_CRATES.iter().find_map(|c| target.strip_prefix(c).and_then(|r| r.strip_prefix("::"))).unwrap_or(target);
     rest.replace("::", ".")
 }
 
@@ -87,20 +68,14 @@ pub fn category_of(target: &str) -> String {
 /// the default.
 // C: virLogSourceUpdate
 pub fn category_priority(filters: &[Filter], default: Priority, category: &str) -> Priority {
-    filters
-        .iter()
-        .find(|f| f.matches(category))
-        .map_or(default, |f| f.priority)
+    filters.iter().find(|f| f.matches(category)).map_or(default, |f| f.priority)
 }
 
 /// The least severe priority any record could be printed at, given the default, the
 /// filters and the outputs' own levels (no outputs means the stderr fallback, which takes
 /// everything). `log::set_max_level` is kept at this so disabled records cost one load.
 pub fn most_verbose(default: Priority, filters: &[Filter], outputs: &[Priority]) -> Priority {
-    let gate = filters
-        .iter()
-        .map(|f| f.priority)
-        .fold(default, Priority::min);
+    let gate = filters.iter().map(|f| f.priority).fold(default, Priority::min);
     let out = outputs.iter().copied().min().unwrap_or(Priority::Debug);
     gate.max(out)
 }
@@ -112,13 +87,7 @@ mod tests {
     #[test]
     fn parse_filter_plain_wraps_in_stars() {
         let f = parse_filter("1:rpc").unwrap();
-        assert_eq!(
-            f,
-            Filter {
-                priority: Priority::Debug,
-                pattern: "*rpc*".into()
-            }
-        );
+        assert_eq!(f, Filter { priority: Priority::Debug, pattern: "*rpc*".into() });
     }
 
     #[test]
@@ -140,14 +109,8 @@ mod tests {
 
     #[test]
     fn parse_filter_empty_match_rejected() {
-        assert_eq!(
-            parse_filter("1:").unwrap_err().to_string(),
-            "Invalid match string ''"
-        );
-        assert_eq!(
-            parse_filter("1:+").unwrap_err().to_string(),
-            "Invalid match string '+'"
-        );
+        assert_eq!(parse_filter("1:").unwrap_err().to_string(), "Invalid match string ''");
+        assert_eq!(parse_filter("1:+").unwrap_err().to_string(), "Invalid match string '+'");
     }
 
     #[test]
@@ -197,23 +160,14 @@ mod tests {
     #[test]
     fn category_priority_first_match_wins() {
         let filters = parse_filters("4:rpc.client 1:rpc").unwrap();
-        assert_eq!(
-            category_priority(&filters, Priority::Warn, "rpc.client"),
-            Priority::Error
-        );
-        assert_eq!(
-            category_priority(&filters, Priority::Warn, "rpc.server"),
-            Priority::Debug
-        );
+        assert_eq!(category_priority(&filters, Priority::Warn, "rpc.client"), Priority::Error);
+        assert_eq!(category_priority(&filters, Priority::Warn, "rpc.server"), Priority::Debug);
     }
 
     #[test]
     fn category_priority_no_match_uses_default() {
         let filters = parse_filters("1:rpc").unwrap();
-        assert_eq!(
-            category_priority(&filters, Priority::Info, "util.conf"),
-            Priority::Info
-        );
+        assert_eq!(category_priority(&filters, Priority::Info, "util.conf"), Priority::Info);
     }
 
     #[test]
@@ -243,18 +197,12 @@ mod tests {
     #[test]
     fn most_verbose_filter_below_default_counts() {
         let filters = parse_filters("4:util 1:rpc").unwrap();
-        assert_eq!(
-            most_verbose(Priority::Warn, &filters, &[Priority::Debug]),
-            Priority::Debug
-        );
+        assert_eq!(most_verbose(Priority::Warn, &filters, &[Priority::Debug]), Priority::Debug);
     }
 
     #[test]
     fn most_verbose_default_gates_verbose_output() {
-        assert_eq!(
-            most_verbose(Priority::Warn, &[], &[Priority::Debug]),
-            Priority::Warn
-        );
+        assert_eq!(most_verbose(Priority::Warn, &[], &[Priority::Debug]), Priority::Warn);
     }
 
     #[test]

@@ -24,13 +24,7 @@ pub struct Origin<'a> {
 // C: VIR_LOG_VERSION_STRING
 pub fn version_string() -> String {
     let (ma, mi, mc) = crate::LIBVIRT_VERSION;
-    format!(
-        "libvirt version: {}.{}.{}, package: virtlite {}",
-        ma,
-        mi,
-        mc,
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("libvirt version: {}.{}.{}, package: virtlite {}", ma, mi, mc, env!("CARGO_PKG_VERSION"))
 }
 
 // C: virLogHostnameString
@@ -41,21 +35,9 @@ pub fn hostname_string(hostname: &str) -> String {
 /// `TID: LEVEL : PLACE:LINE : MESSAGE\n`, or `TID: LEVEL : MESSAGE\n` with no place: the
 /// line without its timestamp, which is also what syslog receives.
 // C: virLogFormatString
-pub fn format_message(
-    tid: u64,
-    priority: Priority,
-    place: Option<(&str, u32)>,
-    msg: &str,
-) -> String {
+pub fn format_message(tid: u64, priority: Priority, place: Option<(&str, u32)>, msg: &str) -> String {
     match place {
-        Some((p, line)) => format!(
-            "{}: {} : {}:{} : {}\n",
-            tid,
-            priority.as_str(),
-            p,
-            line,
-            msg
-        ),
+        Some((p, line)) => format!("{}: {} : {}:{} : {}\n", tid, priority.as_str(), p, line, msg),
         None => format!("{}: {} : {}\n", tid, priority.as_str(), msg),
     }
 }
@@ -77,16 +59,7 @@ pub fn format_timestamp(when: SystemTime) -> String {
     let secs = (ms / 1000) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:4}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}+0000",
-        y,
-        m,
-        d,
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        ms % 1000
-    )
+    format!("{:4}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}+0000", y, m, d, rem / 3600, (rem / 60) % 60, rem % 60, ms % 1000)
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -123,24 +96,11 @@ pub fn journal_field(buf: &mut Vec<u8>, name: &str, value: &[u8]) {
 
 /// The whole datagram for one record.
 // C: virLogOutputToJournald (the iovec part)
-pub fn journal_datagram(
-    priority: Priority,
-    origin: &Origin<'_>,
-    ident: &str,
-    msg: &str,
-) -> Vec<u8> {
+pub fn journal_datagram(priority: Priority, origin: &Origin<'_>, ident: &str, msg: &str) -> Vec<u8> {
     let mut buf = Vec::with_capacity(msg.len() + 256);
     journal_field(&mut buf, "MESSAGE", msg.as_bytes());
-    journal_field(
-        &mut buf,
-        "PRIORITY",
-        priority.syslog().to_string().as_bytes(),
-    );
-    journal_field(
-        &mut buf,
-        "SYSLOG_FACILITY",
-        JOURNAL_FACILITY_DAEMON.to_string().as_bytes(),
-    );
+    journal_field(&mut buf, "PRIORITY", priority.syslog().to_string().as_bytes());
+    journal_field(&mut buf, "SYSLOG_FACILITY", JOURNAL_FACILITY_DAEMON.to_string().as_bytes());
     if !ident.is_empty() {
         journal_field(&mut buf, "SYSLOG_IDENTIFIER", ident.as_bytes());
     }
@@ -172,19 +132,13 @@ mod tests {
     #[test]
     fn format_timestamp_leap_day_with_millis() {
         // 2024-02-29 13:45:07.089 UTC
-        assert_eq!(
-            format_timestamp(at(1_709_214_307_089)),
-            "2024-02-29 13:45:07.089+0000"
-        );
+        assert_eq!(format_timestamp(at(1_709_214_307_089)), "2024-02-29 13:45:07.089+0000");
     }
 
     #[test]
     fn format_timestamp_end_of_year() {
         // 1999-12-31 23:59:59.999 UTC
-        assert_eq!(
-            format_timestamp(at(946_684_799_999)),
-            "1999-12-31 23:59:59.999+0000"
-        );
+        assert_eq!(format_timestamp(at(946_684_799_999)), "1999-12-31 23:59:59.999+0000");
     }
 
     #[test]
@@ -209,19 +163,13 @@ mod tests {
     fn format_fd_line_golden() {
         let m = format_message(99, Priority::Warn, Some(("util.conf", 3)), "x");
         let line = format_fd_line(&format_timestamp(at(1_000_123)), &m);
-        assert_eq!(
-            line,
-            "1970-01-01 00:16:40.123+0000: 99: warning : util.conf:3 : x\n"
-        );
+        assert_eq!(line, "1970-01-01 00:16:40.123+0000: 99: warning : util.conf:3 : x\n");
     }
 
     #[test]
     fn version_string_shape() {
         let v = version_string();
-        assert!(
-            v.starts_with("libvirt version: 9.0.0, package: virtlite "),
-            "{v}"
-        );
+        assert!(v.starts_with("libvirt version: 9.0.0, package: virtlite "), "{v}");
     }
 
     #[test]

@@ -64,10 +64,7 @@ fn open_log_file(path: &Path) -> Result<File, LogError> {
         .create(true)
         .mode(LOG_FILE_MODE)
         .open(path)
-        .map_err(|err| LogError::Io {
-            path: path.to_path_buf(),
-            err,
-        })
+        .map_err(|err| LogError::Io { path: path.to_path_buf(), err })
 }
 
 /// Whether something listens on the journald socket at `path` (a throw-away connect).
@@ -85,32 +82,20 @@ impl Output {
             Dest::File(path) => Sink::File(RwLock::new(open_log_file(path)?)),
             Dest::Syslog(ident) => {
                 if ident.contains('\0') {
-                    return Err(LogError::SyslogIdent {
-                        ident: ident.clone(),
-                    });
+                    return Err(LogError::SyslogIdent { ident: ident.clone() });
                 }
                 Sink::Syslog
             }
             Dest::Journald => {
-                let unavailable = |err| LogError::Journald {
-                    path: journal.to_path_buf(),
-                    err,
-                };
+                let unavailable = |err| LogError::Journald { path: journal.to_path_buf(), err };
                 journald_available(journal).map_err(unavailable)?;
                 let sock = UnixDatagram::unbound().map_err(unavailable)?;
                 // A full journal queue drops the record instead of stalling the daemon.
                 sock.set_nonblocking(true).map_err(unavailable)?;
-                Sink::Journald {
-                    sock,
-                    path: journal.to_path_buf(),
-                }
+                Sink::Journald { sock, path: journal.to_path_buf() }
             }
         };
-        Ok(Output {
-            spec,
-            sink,
-            init_pending: AtomicBool::new(true),
-        })
+        Ok(Output { spec, sink, init_pending: AtomicBool::new(true) })
     }
 
     pub fn priority(&self) -> Priority {
@@ -136,20 +121,11 @@ impl Output {
             return;
         }
         if self.init_pending.swap(false, Ordering::AcqRel) {
-            for raw in [
-                format::version_string(),
-                format::hostname_string(ctx.hostname),
-            ] {
+            for raw in [format::version_string(), format::hostname_string(ctx.hostname)] {
                 let text = format::format_message(ctx.tid, Priority::Info, None, &raw);
                 let init = Rendered {
                     priority: Priority::Info,
-                    origin: Origin {
-                        category: "util.log",
-                        place: None,
-                        file: Some(file!()),
-                        line: line!(),
-                        module: Some(module_path!()),
-                    },
+                    origin: Origin { category: "util.log", place: None, file: Some(file!()), line: line!(), module: Some(module_path!()) },
                     raw: &raw,
                     text: &text,
                     timestamp: rec.timestamp,
@@ -311,11 +287,7 @@ fn send_fd_to(sock: &UnixDatagram, path: &Path, fd: libc::c_int) -> io::Result<(
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
         (*cmsg).cmsg_len = libc::CMSG_LEN(fd_len) as _;
-        std::ptr::copy_nonoverlapping(
-            (&fd as *const libc::c_int).cast::<u8>(),
-            libc::CMSG_DATA(cmsg),
-            fd_len as usize,
-        );
+        std::ptr::copy_nonoverlapping((&fd as *const libc::c_int).cast::<u8>(), libc::CMSG_DATA(cmsg), fd_len as usize);
         libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
     };
     if rc < 0 {
@@ -330,54 +302,28 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin<'static> {
-        Origin {
-            category: "rpc",
-            place: Some("rpc"),
-            file: Some("f.rs"),
-            line: 5,
-            module: Some("m"),
-        }
+        Origin { category: "rpc", place: Some("rpc"), file: Some("f.rs"), line: 5, module: Some("m") }
     }
 
     fn rec<'a>(priority: Priority, raw: &'a str, text: &'a str) -> Rendered<'a> {
-        Rendered {
-            priority,
-            origin: origin(),
-            raw,
-            text,
-            timestamp: "TS",
-        }
+        Rendered { priority, origin: origin(), raw, text, timestamp: "TS" }
     }
 
     fn ctx() -> EmitCtx<'static> {
-        EmitCtx {
-            tid: 11,
-            hostname: "hostA",
-            ident: "virtproxyd",
-        }
+        EmitCtx { tid: 11, hostname: "hostA", ident: "virtproxyd" }
     }
 
     fn file_spec(priority: Priority, path: &Path) -> OutputSpec {
-        OutputSpec {
-            priority,
-            dest: Dest::File(path.to_path_buf()),
-        }
+        OutputSpec { priority, dest: Dest::File(path.to_path_buf()) }
     }
 
     #[test]
     fn file_output_first_write_adds_version_and_hostname() {
         let dir = TestDir::new("first");
         let path = dir.path().join("a.log");
-        let out =
-            Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
-        out.emit(
-            &rec(Priority::Warn, "m1", "11: warning : rpc:5 : m1\n"),
-            &ctx(),
-        );
-        out.emit(
-            &rec(Priority::Warn, "m2", "11: warning : rpc:5 : m2\n"),
-            &ctx(),
-        );
+        let out = Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
+        out.emit(&rec(Priority::Warn, "m1", "11: warning : rpc:5 : m1\n"), &ctx());
+        out.emit(&rec(Priority::Warn, "m2", "11: warning : rpc:5 : m2\n"), &ctx());
         let text = std::fs::read_to_string(&path).unwrap();
         let want = format!(
             "TS: 11: info : {}\nTS: 11: info : hostname: hostA\n\
@@ -402,20 +348,16 @@ mod tests {
         let dir = TestDir::new("append");
         let path = dir.path().join("a.log");
         std::fs::write(&path, "old\n").unwrap();
-        let out =
-            Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
+        let out = Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
         out.emit(&rec(Priority::Error, "x", "x\n"), &ctx());
-        assert!(std::fs::read_to_string(&path)
-            .unwrap()
-            .starts_with("old\nTS: "));
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("old\nTS: "));
     }
 
     #[test]
     fn file_output_below_its_priority_writes_nothing() {
         let dir = TestDir::new("gate");
         let path = dir.path().join("a.log");
-        let out =
-            Output::open(file_spec(Priority::Error, &path), Path::new(JOURNAL_SOCKET)).unwrap();
+        let out = Output::open(file_spec(Priority::Error, &path), Path::new(JOURNAL_SOCKET)).unwrap();
         out.emit(&rec(Priority::Warn, "x", "x\n"), &ctx());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
@@ -425,8 +367,7 @@ mod tests {
         let dir = TestDir::new("reopen");
         let path = dir.path().join("a.log");
         let moved = dir.path().join("a.log.1");
-        let out =
-            Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
+        let out = Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).unwrap();
         out.emit(&rec(Priority::Error, "one", "one\n"), &ctx());
         std::fs::rename(&path, &moved).unwrap();
         out.reopen().unwrap();
@@ -434,36 +375,22 @@ mod tests {
         let old = std::fs::read_to_string(&moved).unwrap();
         let new = std::fs::read_to_string(&path).unwrap();
         assert!(old.ends_with("TS: one\n") && !old.contains("two"), "{old}");
-        assert!(
-            new.contains("hostname: hostA") && new.ends_with("TS: two\n"),
-            "{new}"
-        );
+        assert!(new.contains("hostname: hostA") && new.ends_with("TS: two\n"), "{new}");
     }
 
     #[test]
     fn file_output_missing_directory_is_io_error() {
         let dir = TestDir::new("missing");
         let path = dir.path().join("no/such/a.log");
-        let e = Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET))
-            .err()
-            .unwrap();
-        assert!(
-            e.to_string()
-                .starts_with(&format!("failed to open {}: ", path.display())),
-            "{e}"
-        );
+        let e = Output::open(file_spec(Priority::Debug, &path), Path::new(JOURNAL_SOCKET)).err().unwrap();
+        assert!(e.to_string().starts_with(&format!("failed to open {}: ", path.display())), "{e}");
     }
 
     #[test]
     fn journald_output_without_socket_is_error() {
         let dir = TestDir::new("nojournal");
-        let spec = OutputSpec {
-            priority: Priority::Info,
-            dest: Dest::Journald,
-        };
-        let e = Output::open(spec, &dir.path().join("socket"))
-            .err()
-            .unwrap();
+        let spec = OutputSpec { priority: Priority::Info, dest: Dest::Journald };
+        let e = Output::open(spec, &dir.path().join("socket")).err().unwrap();
         assert!(matches!(e, LogError::Journald { .. }), "{e:?}");
     }
 
@@ -472,15 +399,9 @@ mod tests {
         let dir = TestDir::new("journal");
         let sock_path = dir.path().join("socket");
         let server = UnixDatagram::bind(&sock_path).unwrap();
-        let spec = OutputSpec {
-            priority: Priority::Info,
-            dest: Dest::Journald,
-        };
+        let spec = OutputSpec { priority: Priority::Info, dest: Dest::Journald };
         let out = Output::open(spec, &sock_path).unwrap();
-        out.emit(
-            &rec(Priority::Error, "boom", "11: error : rpc:5 : boom\n"),
-            &ctx(),
-        );
+        out.emit(&rec(Priority::Error, "boom", "11: error : rpc:5 : boom\n"), &ctx());
         let mut buf = vec![0u8; 4096];
         let n = server.recv(&mut buf).unwrap();
         let first = String::from_utf8_lossy(&buf[..n]).to_string();

@@ -50,52 +50,21 @@ pub struct Plan {
 /// a file; in the foreground, journald when stdin is not a terminal and journald is
 /// there, else stderr. Journald never gets debug by default (rate limiting); it gets info.
 // C: virLogSetDefaultOutput
-pub fn default_output(
-    daemon: &str,
-    level: Priority,
-    godaemon: bool,
-    privileged: bool,
-    probe: &Probe,
-) -> Result<DefaultOutput, LogError> {
-    let journald = || DefaultOutput {
-        output: OutputSpec {
-            priority: level.max(VIR_LOG_INFO),
-            dest: Dest::Journald,
-        },
-        dir: None,
-    };
+pub fn default_output(daemon: &str, level: Priority, godaemon: bool, privileged: bool, probe: &Probe) -> Result<DefaultOutput, LogError> {
+    let journald = || DefaultOutput { output: OutputSpec { priority: level.max(VIR_LOG_INFO), dest: Dest::Journald }, dir: None };
     if !godaemon {
         if !probe.stdin_tty && probe.journald {
             return Ok(journald());
         }
-        return Ok(DefaultOutput {
-            output: OutputSpec {
-                priority: level,
-                dest: Dest::Stderr,
-            },
-            dir: None,
-        });
+        return Ok(DefaultOutput { output: OutputSpec { priority: level, dest: Dest::Stderr }, dir: None });
     }
     if probe.journald {
         return Ok(journald());
     }
-    let dir = if privileged {
-        PathBuf::from(PRIVILEGED_LOG_DIR)
-    } else {
-        probe
-            .user_cache
-            .as_ref()
-            .ok_or(LogError::NoCacheDir)?
-            .join("libvirt")
-    };
+    let dir =
+        if privileged { PathBuf::from(PRIVILEGED_LOG_DIR) } else { probe.user_cache.as_ref().ok_or(LogError::NoCacheDir)?.join("libvirt") };
     let file = dir.join(format!("{}.log", daemon));
-    Ok(DefaultOutput {
-        output: OutputSpec {
-            priority: level,
-            dest: Dest::File(file),
-        },
-        dir: Some(dir),
-    })
+    Ok(DefaultOutput { output: OutputSpec { priority: level, dest: Dest::File(file) }, dir: Some(dir) })
 }
 
 /// Applies config < environment < `--verbose` (each one overriding the one before) and
@@ -169,12 +138,7 @@ pub fn plan(
         }
     };
     let outputs = outputs.filter(|l: &Vec<OutputSpec>| !l.is_empty());
-    Ok(Plan {
-        level,
-        filters,
-        outputs,
-        default_output,
-    })
+    Ok(Plan { level, filters, outputs, default_output })
 }
 
 /// The user's cache directory as glib finds it: $XDG_CACHE_HOME, else $HOME/.cache.
@@ -182,9 +146,7 @@ pub fn user_cache_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     if let Some(x) = env("XDG_CACHE_HOME").filter(|v| Path::new(v).is_absolute()) {
         return Some(PathBuf::from(x));
     }
-    env("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|h| Path::new(&h).join(".cache"))
+    env("HOME").filter(|v| !v.is_empty()).map(|h| Path::new(&h).join(".cache"))
 }
 
 #[cfg(test)]
@@ -193,139 +155,69 @@ mod tests {
     use std::collections::HashMap;
 
     fn probe(journald: bool, stdin_tty: bool) -> Probe {
-        Probe {
-            journald,
-            stdin_tty,
-            user_cache: Some("/home/u/.cache".into()),
-        }
+        Probe { journald, stdin_tty, user_cache: Some("/home/u/.cache".into()) }
     }
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| m.get(k).cloned()
     }
 
     fn run(cfg: &LogSettings, env: &[(&str, &str)], verbose: bool) -> Result<Plan, Vec<LogError>> {
-        plan(
-            "virtproxyd",
-            cfg,
-            &env_of(env),
-            true,
-            verbose,
-            false,
-            &probe(false, true),
-            Path::new("/"),
-        )
+        plan("virtproxyd", cfg, &env_of(env), true, verbose, false, &probe(false, true), Path::new("/"))
     }
 
     fn cfg(level: u32, filters: Option<&str>, outputs: Option<&str>) -> LogSettings {
-        LogSettings {
-            level,
-            filters: filters.map(String::from),
-            outputs: outputs.map(String::from),
-        }
+        LogSettings { level, filters: filters.map(String::from), outputs: outputs.map(String::from) }
     }
 
     #[test]
     fn default_output_foreground_tty_is_stderr() {
-        let d = default_output(
-            "virtproxyd",
-            Priority::Warn,
-            false,
-            true,
-            &probe(true, true),
-        )
-        .unwrap();
+        let d = default_output("virtproxyd", Priority::Warn, false, true, &probe(true, true)).unwrap();
         assert_eq!(d.output.to_string(), "3:stderr");
     }
 
     #[test]
     fn default_output_foreground_no_tty_with_journald() {
-        let d = default_output(
-            "virtproxyd",
-            Priority::Warn,
-            false,
-            true,
-            &probe(true, false),
-        )
-        .unwrap();
+        let d = default_output("virtproxyd", Priority::Warn, false, true, &probe(true, false)).unwrap();
         assert_eq!(d.output.to_string(), "3:journald");
     }
 
     #[test]
     fn default_output_foreground_no_tty_without_journald_is_stderr() {
-        let d = default_output(
-            "virtproxyd",
-            Priority::Info,
-            false,
-            true,
-            &probe(false, false),
-        )
-        .unwrap();
+        let d = default_output("virtproxyd", Priority::Info, false, true, &probe(false, false)).unwrap();
         assert_eq!(d.output.to_string(), "2:stderr");
     }
 
     #[test]
     fn default_output_daemon_journald_never_debug() {
-        let d = default_output(
-            "virtproxyd",
-            Priority::Debug,
-            true,
-            true,
-            &probe(true, true),
-        )
-        .unwrap();
+        let d = default_output("virtproxyd", Priority::Debug, true, true, &probe(true, true)).unwrap();
         assert_eq!(d.output.to_string(), "2:journald");
     }
 
     #[test]
     fn default_output_daemon_privileged_file() {
-        let d =
-            default_output("virtxend", Priority::Debug, true, true, &probe(false, true)).unwrap();
+        let d = default_output("virtxend", Priority::Debug, true, true, &probe(false, true)).unwrap();
         assert_eq!(d.output.to_string(), "1:file:/var/log/libvirt/virtxend.log");
         assert_eq!(d.dir, Some(PathBuf::from("/var/log/libvirt")));
     }
 
     #[test]
     fn default_output_daemon_session_file_in_cache() {
-        let d = default_output(
-            "virtproxyd",
-            Priority::Warn,
-            true,
-            false,
-            &probe(false, true),
-        )
-        .unwrap();
-        assert_eq!(
-            d.output.to_string(),
-            "3:file:/home/u/.cache/libvirt/virtproxyd.log"
-        );
+        let d = default_output("virtproxyd", Priority::Warn, true, false, &probe(false, true)).unwrap();
+        assert_eq!(d.output.to_string(), "3:file:/home/u/.cache/libvirt/virtproxyd.log");
     }
 
     #[test]
     fn default_output_cache_path_with_space_and_colon_kept_whole() {
-        let p = Probe {
-            journald: false,
-            stdin_tty: true,
-            user_cache: Some("/h/a b:c".into()),
-        };
+        let p = Probe { journald: false, stdin_tty: true, user_cache: Some("/h/a b:c".into()) };
         let d = default_output("virtproxyd", Priority::Warn, true, false, &p).unwrap();
-        assert_eq!(
-            d.output.dest,
-            Dest::File("/h/a b:c/libvirt/virtproxyd.log".into())
-        );
+        assert_eq!(d.output.dest, Dest::File("/h/a b:c/libvirt/virtproxyd.log".into()));
     }
 
     #[test]
     fn default_output_session_without_home_is_error() {
-        let p = Probe {
-            journald: false,
-            stdin_tty: true,
-            user_cache: None,
-        };
+        let p = Probe { journald: false, stdin_tty: true, user_cache: None };
         let e = default_output("virtproxyd", Priority::Warn, true, false, &p).unwrap_err();
         assert!(matches!(e, LogError::NoCacheDir));
     }
@@ -343,27 +235,17 @@ mod tests {
         let p = run(&cfg(1, Some("3:rpc"), Some("2:stderr")), &[], false).unwrap();
         assert_eq!(p.level, Priority::Debug);
         assert_eq!(filter::format_filters(&p.filters), "3:*rpc* ");
-        assert_eq!(
-            spec::format_outputs(p.outputs.as_ref().unwrap()),
-            "2:stderr"
-        );
+        assert_eq!(spec::format_outputs(p.outputs.as_ref().unwrap()), "2:stderr");
         assert_eq!(p.default_output.output.to_string(), "1:stderr");
     }
 
     #[test]
     fn plan_env_overrides_config() {
-        let env = [
-            (ENV_DEBUG, "info"),
-            (ENV_FILTERS, "1:util"),
-            (ENV_OUTPUTS, "4:stderr"),
-        ];
+        let env = [(ENV_DEBUG, "info"), (ENV_FILTERS, "1:util"), (ENV_OUTPUTS, "4:stderr")];
         let p = run(&cfg(1, Some("3:rpc"), Some("2:stderr")), &env, false).unwrap();
         assert_eq!(p.level, Priority::Info);
         assert_eq!(filter::format_filters(&p.filters), "1:*util* ");
-        assert_eq!(
-            spec::format_outputs(p.outputs.as_ref().unwrap()),
-            "4:stderr"
-        );
+        assert_eq!(spec::format_outputs(p.outputs.as_ref().unwrap()), "4:stderr");
     }
 
     #[test]
@@ -377,10 +259,7 @@ mod tests {
 
     #[test]
     fn plan_verbose_raises_to_info() {
-        assert_eq!(
-            run(&cfg(4, None, None), &[], true).unwrap().level,
-            Priority::Info
-        );
+        assert_eq!(run(&cfg(4, None, None), &[], true).unwrap().level, Priority::Info);
     }
 
     #[test]
@@ -419,12 +298,7 @@ mod tests {
 
     #[test]
     fn plan_bad_config_reported_even_when_env_overrides() {
-        let errs = run(
-            &cfg(0, None, Some("1:bad")),
-            &[(ENV_OUTPUTS, "1:stderr")],
-            false,
-        )
-        .unwrap_err();
+        let errs = run(&cfg(0, None, Some("1:bad")), &[(ENV_OUTPUTS, "1:stderr")], false).unwrap_err();
         assert_eq!(errs.len(), 1);
     }
 

@@ -89,9 +89,7 @@ pub fn parse_default_priority(s: &str) -> Result<Priority, LogError> {
         "2" | "info" => Ok(Priority::Info),
         "3" | "warning" => Ok(Priority::Warn),
         "4" | "error" => Ok(Priority::Error),
-        _ => Err(LogError::BadLevel {
-            value: s.to_string(),
-        }),
+        _ => Err(LogError::BadLevel { value: s.to_string() }),
     }
 }
 
@@ -100,11 +98,7 @@ pub fn config_priority(level: u32) -> Result<Option<Priority>, LogError> {
     if level == 0 {
         return Ok(None);
     }
-    Priority::from_u32(level)
-        .map(Some)
-        .ok_or(LogError::BadLevel {
-            value: level.to_string(),
-        })
+    Priority::from_u32(level).map(Some).ok_or(LogError::BadLevel { value: level.to_string() })
 }
 
 /// The numeric priority at the head of an output or filter (`virStrToLong_uip` + range).
@@ -163,30 +157,17 @@ impl fmt::Display for OutputSpec {
 pub fn parse_output(src: &str, cwd: &Path) -> Result<OutputSpec, LogError> {
     let tokens: Vec<&str> = src.split(':').collect();
     if tokens.len() < 2 {
-        return Err(LogError::MalformedOutput {
-            spec: src.to_string(),
-        });
+        return Err(LogError::MalformedOutput { spec: src.to_string() });
     }
-    let priority =
-        parse_numeric_priority(tokens[0]).ok_or_else(|| LogError::BadOutputPriority {
-            priority: tokens[0].to_string(),
-            spec: src.to_string(),
-        })?;
+    let priority = parse_numeric_priority(tokens[0])
+        .ok_or_else(|| LogError::BadOutputPriority { priority: tokens[0].to_string(), spec: src.to_string() })?;
     let want = match tokens[1] {
         "stderr" | "journald" => 2,
         "syslog" | "file" => 3,
-        other => {
-            return Err(LogError::BadDestination {
-                dest: other.to_string(),
-                spec: src.to_string(),
-            })
-        }
+        other => return Err(LogError::BadDestination { dest: other.to_string(), spec: src.to_string() }),
     };
     if tokens.len() != want {
-        return Err(LogError::OutputFormat {
-            spec: src.to_string(),
-            dest: tokens[1].to_string(),
-        });
+        return Err(LogError::OutputFormat { spec: src.to_string(), dest: tokens[1].to_string() });
     }
     let dest = match tokens[1] {
         "stderr" => Dest::Stderr,
@@ -213,19 +194,12 @@ pub fn parse_outputs(src: &str, cwd: &Path) -> Result<Vec<OutputSpec>, LogError>
 /// libvirt's string for a list of outputs: elements joined by one space.
 // C: virLogGetOutputs
 pub fn format_outputs(list: &[OutputSpec]) -> String {
-    list.iter()
-        .map(|o| o.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    list.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" ")
 }
 
 /// `path` made absolute against `cwd` and cleaned lexically.
 pub fn canonicalize(path: &Path, cwd: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        cwd.join(path)
-    };
+    let joined = if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) };
     let mut out = PathBuf::from("/");
     for comp in joined.components() {
         match comp {
@@ -250,25 +224,13 @@ mod tests {
     #[test]
     fn parse_output_stderr_ok() {
         let o = parse_output("1:stderr", cwd()).unwrap();
-        assert_eq!(
-            o,
-            OutputSpec {
-                priority: Priority::Debug,
-                dest: Dest::Stderr
-            }
-        );
+        assert_eq!(o, OutputSpec { priority: Priority::Debug, dest: Dest::Stderr });
     }
 
     #[test]
     fn parse_output_journald_ok() {
         let o = parse_output("2:journald", cwd()).unwrap();
-        assert_eq!(
-            o,
-            OutputSpec {
-                priority: Priority::Info,
-                dest: Dest::Journald
-            }
-        );
+        assert_eq!(o, OutputSpec { priority: Priority::Info, dest: Dest::Journald });
     }
 
     #[test]
@@ -298,53 +260,28 @@ mod tests {
 
     #[test]
     fn parse_output_priority_out_of_range_rejected() {
-        for bad in [
-            "0:stderr",
-            "5:stderr",
-            "x:stderr",
-            ":stderr",
-            "-1:stderr",
-            "99999999999:stderr",
-        ] {
+        for bad in ["0:stderr", "5:stderr", "x:stderr", ":stderr", "-1:stderr", "99999999999:stderr"] {
             let e = parse_output(bad, cwd()).unwrap_err();
-            assert!(
-                matches!(e, LogError::BadOutputPriority { .. }),
-                "{bad}: {e:?}"
-            );
+            assert!(matches!(e, LogError::BadOutputPriority { .. }), "{bad}: {e:?}");
         }
         let e = parse_output("7:stderr", cwd()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Invalid log priority '7' for log output '7:stderr'"
-        );
+        assert_eq!(e.to_string(), "Invalid log priority '7' for log output '7:stderr'");
     }
 
     #[test]
     fn parse_output_unknown_destination_rejected() {
         let e = parse_output("1:tcp:host", cwd()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Invalid log destination 'tcp' for log output '1:tcp:host'"
-        );
+        assert_eq!(e.to_string(), "Invalid log destination 'tcp' for log output '1:tcp:host'");
     }
 
     #[test]
     fn parse_output_wrong_field_count_rejected() {
-        for bad in [
-            "1:stderr:x",
-            "1:journald:x",
-            "1:file",
-            "1:syslog",
-            "1:file:/a:b",
-        ] {
+        for bad in ["1:stderr:x", "1:journald:x", "1:file", "1:syslog", "1:file:/a:b"] {
             let e = parse_output(bad, cwd()).unwrap_err();
             assert!(matches!(e, LogError::OutputFormat { .. }), "{bad}: {e:?}");
         }
         let e = parse_output("1:syslog", cwd()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Log output '1:syslog' does not meet the format requirements for destination type 'syslog'"
-        );
+        assert_eq!(e.to_string(), "Log output '1:syslog' does not meet the format requirements for destination type 'syslog'");
     }
 
     #[test]
@@ -389,10 +326,7 @@ mod tests {
         assert_eq!(parse_default_priority("3").unwrap(), Priority::Warn);
         assert_eq!(parse_default_priority("warning").unwrap(), Priority::Warn);
         let e = parse_default_priority("warn").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Failed to set logging priority, argument 'warn' is invalid"
-        );
+        assert_eq!(e.to_string(), "Failed to set logging priority, argument 'warn' is invalid");
     }
 
     #[test]

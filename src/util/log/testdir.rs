@@ -10,8 +10,7 @@ impl TestDir {
     pub fn new(tag: &str) -> TestDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let p =
-            std::env::temp_dir().join(format!("virtlite-log-{}-{}-{}", std::process::id(), tag, n));
+        let p = std::env::temp_dir().join(format!("virtlite-log-{}-{}-{}", std::process::id(), tag, n));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TestDir(p)

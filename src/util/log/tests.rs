@@ -16,20 +16,14 @@ fn state(default: Priority, filters: &str, outputs: &[OutputSpec]) -> State {
     State {
         default,
         filters: filter::parse_filters(filters).unwrap(),
-        outputs: outputs
-            .iter()
-            .map(|s| Arc::new(Output::open(s.clone(), Path::new(JOURNAL_SOCKET)).unwrap()))
-            .collect(),
+        outputs: outputs.iter().map(|s| Arc::new(Output::open(s.clone(), Path::new(JOURNAL_SOCKET)).unwrap())).collect(),
         default_output: None,
         ident: "virtproxyd".into(),
     }
 }
 
 fn file_out(priority: Priority, path: &Path) -> OutputSpec {
-    OutputSpec {
-        priority,
-        dest: Dest::File(path.to_path_buf()),
-    }
+    OutputSpec { priority, dest: Dest::File(path.to_path_buf()) }
 }
 
 /// 2024-02-29 13:45:07.089 UTC
@@ -70,11 +64,7 @@ fn log_record_file_line_golden() {
 fn log_record_explicit_target_matched_by_filter() {
     let dir = TestDir::new("target");
     let path = dir.path().join("t.log");
-    let st = state(
-        Priority::Error,
-        "1:audit",
-        &[file_out(Priority::Debug, &path)],
-    );
+    let st = state(Priority::Error, "1:audit", &[file_out(Priority::Debug, &path)]);
     st.log_record(
         &Record::builder()
             .level(Level::Debug)
@@ -94,20 +84,8 @@ fn log_record_explicit_target_matched_by_filter() {
 fn log_record_below_category_level_dropped() {
     let dir = TestDir::new("drop");
     let path = dir.path().join("t.log");
-    let st = state(
-        Priority::Debug,
-        "4:rpc",
-        &[file_out(Priority::Debug, &path)],
-    );
-    st.log_record(
-        &Record::builder()
-            .level(Level::Warn)
-            .target("virtlite::rpc::server")
-            .args(format_args!("x"))
-            .build(),
-        clock(),
-        1,
-    );
+    let st = state(Priority::Debug, "4:rpc", &[file_out(Priority::Debug, &path)]);
+    st.log_record(&Record::builder().level(Level::Warn).target("virtlite::rpc::server").args(format_args!("x")).build(), clock(), 1);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }
 
@@ -115,34 +93,16 @@ fn log_record_below_category_level_dropped() {
 fn log_record_each_output_applies_own_level() {
     let dir = TestDir::new("perout");
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    let st = state(
-        Priority::Debug,
-        "",
-        &[file_out(Priority::Debug, &a), file_out(Priority::Error, &b)],
-    );
-    st.log_record(
-        &Record::builder()
-            .level(Level::Info)
-            .target("virtlite::x")
-            .args(format_args!("m"))
-            .build(),
-        clock(),
-        1,
-    );
-    assert!(std::fs::read_to_string(&a)
-        .unwrap()
-        .ends_with(": 1: info : x:0 : m\n"));
+    let st = state(Priority::Debug, "", &[file_out(Priority::Debug, &a), file_out(Priority::Error, &b)]);
+    st.log_record(&Record::builder().level(Level::Info).target("virtlite::x").args(format_args!("m")).build(), clock(), 1);
+    assert!(std::fs::read_to_string(&a).unwrap().ends_with(": 1: info : x:0 : m\n"));
     assert_eq!(std::fs::read_to_string(&b).unwrap(), "");
 }
 
 #[test]
 fn wants_filter_then_output_level() {
     let dir = TestDir::new("wants");
-    let st = state(
-        Priority::Warn,
-        "1:rpc",
-        &[file_out(Priority::Info, &dir.path().join("w.log"))],
-    );
+    let st = state(Priority::Warn, "1:rpc", &[file_out(Priority::Info, &dir.path().join("w.log"))]);
     assert!(!st.wants(Priority::Debug, "rpc.client"), "output is info");
     assert!(st.wants(Priority::Info, "rpc.client"));
     assert!(!st.wants(Priority::Info, "util.conf"), "default is warning");
@@ -170,42 +130,24 @@ fn max_level_follows_filters_and_outputs() {
 
 #[test]
 fn syslog_ident_with_nul_rejected() {
-    let spec = OutputSpec {
-        priority: Priority::Info,
-        dest: Dest::Syslog("a\0b".into()),
-    };
+    let spec = OutputSpec { priority: Priority::Info, dest: Dest::Syslog("a\0b".into()) };
     let e = Output::open(spec, Path::new(JOURNAL_SOCKET)).err().unwrap();
     assert!(matches!(e, LogError::SyslogIdent { .. }));
 }
 
 #[test]
 fn check_reports_syntax_and_missing_directory() {
-    let cfg = LogSettings {
-        level: 7,
-        filters: Some("1:".into()),
-        outputs: Some("1:file:/nonexistent-virtlite-dir/x.log".into()),
-    };
+    let cfg = LogSettings { level: 7, filters: Some("1:".into()), outputs: Some("1:file:/nonexistent-virtlite-dir/x.log".into()) };
     let errs: Vec<String> = check(&cfg).iter().map(|e| e.to_string()).collect();
     assert_eq!(errs.len(), 3, "{errs:?}");
-    assert_eq!(
-        errs[0],
-        "Failed to set logging priority, argument '7' is invalid"
-    );
+    assert_eq!(errs[0], "Failed to set logging priority, argument '7' is invalid");
     assert_eq!(errs[1], "Invalid match string ''");
-    assert!(
-        errs[2].starts_with("failed to open /nonexistent-virtlite-dir/x.log: "),
-        "{}",
-        errs[2]
-    );
+    assert!(errs[2].starts_with("failed to open /nonexistent-virtlite-dir/x.log: "), "{}", errs[2]);
 }
 
 #[test]
 fn check_valid_config_no_errors() {
-    let cfg = LogSettings {
-        level: 1,
-        filters: Some("3:rpc".into()),
-        outputs: Some("2:stderr".into()),
-    };
+    let cfg = LogSettings { level: 1, filters: Some("3:rpc".into()), outputs: Some("2:stderr".into()) };
     assert!(check(&cfg).is_empty());
 }
 
@@ -238,10 +180,7 @@ fn global_setters_and_getters_round_trip() {
     {
         let _guard = UPDATE.lock().unwrap();
         let mut st = (*current()).clone();
-        st.default_output = Some(OutputSpec {
-            priority: Priority::Info,
-            dest: Dest::Stderr,
-        });
+        st.default_output = Some(OutputSpec { priority: Priority::Info, dest: Dest::Stderr });
         publish(st);
     }
     set_outputs("  ").unwrap();
