@@ -40,4 +40,4 @@ pub use ctx::{CpuTopology, Ctx, LogLevel, Logger, NumaNode, PhysInfo, VersionInf
 pub use domain::{uuid_string, ConsoleType, DeathWatch, DomInfo, DomainType, Trigger};
 pub use error::*;
 pub use events::{LibxlEvent, ShutdownReason};
-pub use osevent::{is_libxl_aux, is_libxl_timer, LibxlEvents, AUX_BASE, TIMER_BASE};
+pub use osevent::{is_libxl_aux, is_libxl_timer, LibxlEvents, AUX_BASE, LIBXL_TAG, TIMER_BASE};

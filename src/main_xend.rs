@@ -9,6 +9,6 @@ use virtlite::remote::daemon::{self, DaemonSpec};
 const SPEC: DaemonSpec = DaemonSpec { name: "virtxend", sock_prefix: "virtxend", kind: DaemonKind::Xend };
 
 fn main() {
-    let code = daemon::run(&SPEC, Box::new(|ctx, core| Ok(Box::new(XenDriver::new(core, ctx.privileged)?))));
+    let code = daemon::run(&SPEC, Box::new(|ctx, core| Ok(Box::new(XenDriver::new(core, ctx.privileged, ctx.auth.clone())?))));
     std::process::exit(code);
 }

@@ -17,26 +17,38 @@ use mio::{Interest, Token};
 
 use crate::util::sys;
 
-/// What a token refers to. The index lives in the low 48 bits.
+/// What a token refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Listener,
     Client,
-    /// A source owned by the daemon's driver on behalf of a client or itself (the proxy's
-    /// upstream connections, libxl's fds).
+    /// A source owned by a program (the relay's upstream connections, libxl's fds,
+    /// consoles): `owner` is the program, `tag` the part of it that registered the source.
     Aux,
     Signal,
     Waker,
 }
 
-const KIND_SHIFT: u32 = 48;
-const INDEX_MASK: usize = (1 << KIND_SHIFT) - 1;
-
-pub fn token(kind: TokenKind, index: usize) -> Token {
-    Token(((kind as usize) << KIND_SHIFT) | (index & INDEX_MASK))
+/// A token split into its parts: 4 bits of kind, 8 bits of owner (a server for clients, a
+/// program for aux sources), 8 bits of tag and 44 bits of index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenParts {
+    pub kind: TokenKind,
+    pub owner: u8,
+    pub tag: u8,
+    pub index: usize,
 }
 
-pub fn split_token(t: Token) -> Option<(TokenKind, usize)> {
+const KIND_SHIFT: u32 = 60;
+const OWNER_SHIFT: u32 = 52;
+const TAG_SHIFT: u32 = 44;
+const INDEX_MASK: usize = (1 << TAG_SHIFT) - 1;
+
+pub fn token(kind: TokenKind, owner: u8, tag: u8, index: usize) -> Token {
+    Token(((kind as usize) << KIND_SHIFT) | ((owner as usize) << OWNER_SHIFT) | ((tag as usize) << TAG_SHIFT) | (index & INDEX_MASK))
+}
+
+pub fn split_token(t: Token) -> Option<TokenParts> {
     let kind = match t.0 >> KIND_SHIFT {
         0 => TokenKind::Listener,
         1 => TokenKind::Client,
@@ -45,7 +57,27 @@ pub fn split_token(t: Token) -> Option<(TokenKind, usize)> {
         4 => TokenKind::Waker,
         _ => return None,
     };
-    Some((kind, t.0 & INDEX_MASK))
+    Some(TokenParts { kind, owner: (t.0 >> OWNER_SHIFT) as u8, tag: (t.0 >> TAG_SHIFT) as u8, index: t.0 & INDEX_MASK })
+}
+
+/// What an edge-triggered event said about a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness {
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer closed its end (EPOLLRDHUP/EPOLLHUP): read until end of file, since no
+    /// further edge will come.
+    pub hup: bool,
+}
+
+impl Readiness {
+    pub fn of(ev: &mio::event::Event) -> Readiness {
+        Readiness {
+            readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+            writable: ev.is_writable() || ev.is_write_closed(),
+            hup: ev.is_read_closed() || ev.is_error(),
+        }
+    }
 }
 
 /// Registers a raw fd for both directions, edge-triggered.
@@ -174,10 +206,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_round_trips_kind_and_index() {
+    fn token_round_trips_kind_owner_tag_and_index() {
         for kind in [TokenKind::Listener, TokenKind::Client, TokenKind::Aux, TokenKind::Signal, TokenKind::Waker] {
-            assert_eq!(split_token(token(kind, 12345)), Some((kind, 12345)));
+            let p = split_token(token(kind, 3, 250, 12345)).unwrap();
+            assert_eq!(p, TokenParts { kind, owner: 3, tag: 250, index: 12345 });
         }
+        let max = split_token(token(TokenKind::Aux, u8::MAX, u8::MAX, INDEX_MASK)).unwrap();
+        assert_eq!((max.owner, max.tag, max.index), (u8::MAX, u8::MAX, INDEX_MASK));
         assert_eq!(split_token(Token(usize::MAX)), None);
     }
 

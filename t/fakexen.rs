@@ -156,9 +156,9 @@ impl EventLoop {
             let until = next_timer.map_or(deadline, |t| t.min(deadline));
             self.poll.poll(&mut events, Some(until.saturating_duration_since(now))).expect("poll");
             for e in events.iter() {
-                if let Some((TokenKind::Aux, idx)) = split_token(e.token()) {
-                    if is_libxl_aux(idx) {
-                        self.ctx.osevent_fd(idx, e.is_readable() || e.is_read_closed(), e.is_writable());
+                if let Some(t) = split_token(e.token()) {
+                    if t.kind == TokenKind::Aux && is_libxl_aux(t.index) {
+                        self.ctx.osevent_fd(t.index, e.is_readable() || e.is_read_closed(), e.is_writable());
                     }
                 }
             }

@@ -39,7 +39,7 @@ fn domain_xml_corpus_replays_without_panic() {
 
 #[test]
 fn uri_corpus_replays_without_panic() {
-    replay("uri", virtlite::proxy::uri::fuzz_target);
+    replay("uri", virtlite::remote::sockets::fuzz_target);
 }
 
 #[test]

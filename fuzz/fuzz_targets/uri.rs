@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    virtlite::proxy::uri::fuzz_target(data);
+    virtlite::remote::sockets::fuzz_target(data);
 });

@@ -20,16 +20,55 @@ use log::debug;
 
 pub use self::error::AdminError;
 use self::protocol::*;
+use std::os::fd::OwnedFd;
+
 use crate::rpc::client::CloseReason;
 use crate::rpc::message::Packet;
-use crate::rpc::netdaemon::{ClientId, Core, Driver};
-use crate::rpc::program;
+use crate::rpc::netdaemon::{ClientId, Core};
+use crate::rpc::program::{self, Lookup, Program};
 use crate::rpc::protocol::*;
 use crate::xdr::Xdr;
 
+/// The admin program, registered with the daemon's "admin" server.
+// C: adminProgram (remote_daemon.c virNetServerProgramNew(ADMIN_PROGRAM, ...))
+pub struct AdminProgram;
+
+impl Program for AdminProgram {
+    fn ids(&self) -> &[(u32, u32)] {
+        &[(ADMIN_PROGRAM, ADMIN_PROTOCOL_VERSION)]
+    }
+
+    /// Admin clients are authenticated at accept (only the daemon's user gets in).
+    fn lookup(&self, _prog: u32, proc_: i32) -> Lookup {
+        if admin_proc_name(proc_).is_some() {
+            Lookup::Auth
+        } else {
+            Lookup::Unknown
+        }
+    }
+
+    fn dispatch(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, _fds: Vec<OwnedFd>) {
+        if pkt.header.type_.is_call() {
+            dispatch(core, cid, pkt);
+        }
+    }
+
+    /// Only the daemon's own user may administer it.
+    // C: remoteAdmClientNew
+    fn client_added(&mut self, core: &mut Core, cid: ClientId) -> bool {
+        let euid = crate::util::sys::geteuid();
+        let uid = core.client(cid).and_then(|c| c.identity.uid);
+        if uid != Some(euid) {
+            log::warn!("Rejecting admin client with uid {uid:?}: not the daemon's uid {euid}");
+            return false;
+        }
+        true
+    }
+}
+
 /// Answers one ADMIN_PROGRAM call from a client of the admin server, exactly once.
 // C: the adminProcs table + virNetServerProgramDispatchCall
-pub fn dispatch(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: Packet) {
+fn dispatch(core: &mut Core, cid: ClientId, pkt: Packet) {
     let proc_ = pkt.header.proc_;
     debug!(
         "admin call {} (serial {}) from client {}",
@@ -66,7 +105,7 @@ pub fn dispatch(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: Pa
         ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS => call(core, cid, &pkt, |_, a| logging::get_filters(a)),
         ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS => call(core, cid, &pkt, |_, a| logging::set_outputs(a)),
         ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS => call(core, cid, &pkt, |_, a| logging::set_filters(a)),
-        ADMIN_PROC_SERVER_UPDATE_TLS_FILES => call(core, cid, &pkt, |c, a| server::update_tls_files(c, driver, a)),
+        ADMIN_PROC_SERVER_UPDATE_TLS_FILES => call(core, cid, &pkt, server::update_tls_files),
         ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT => call(core, cid, &pkt, logging::set_daemon_timeout),
         _ => core.reply_error(cid, &pkt.header, &program::unknown_proc(proc_)),
     }

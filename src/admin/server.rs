@@ -8,7 +8,7 @@ use super::error::AdminError;
 use super::params::{self, *};
 use super::protocol::*;
 use crate::rpc::client::Transport;
-use crate::rpc::netdaemon::{Core, Driver};
+use crate::rpc::netdaemon::Core;
 use crate::rpc::protocol::ADMIN_SERVER_LIST_MAX;
 
 /// The index of a server, or libvirt's lookup error.
@@ -104,17 +104,15 @@ pub fn set_client_limits(core: &mut Core, a: SetClientLimitsArgs) -> Result<(), 
 
 /// Only a server with a TLS service has files to re-read.
 // C: adminServerUpdateTlsFiles + virNetServerUpdateTlsFiles
-pub fn update_tls_files(core: &mut Core, driver: &mut dyn Driver, a: ServerArgs) -> Result<(), AdminError> {
+pub fn update_tls_files(core: &mut Core, a: ServerArgs) -> Result<(), AdminError> {
     let idx = find(core, &a.srv.name)?;
     params::check_flags(a.flags, "adminServerUpdateTlsFiles")?;
     if !core.services.iter().any(|s| s.server == idx && s.transport == Transport::Tls) {
         return Err(AdminError::NoTlsService);
     }
-    let name = core.servers[idx].name.clone();
     // The context is rebuilt from the files it was made from; bad files keep the old one.
-    core.reload_tls().map_err(|e| {
+    core.reload_tls().map(|_| ()).map_err(|e| {
         log::error!("Keeping the current TLS credentials: {e}");
         AdminError::Driver(crate::rpc::program::internal(crate::rpc::protocol::VIR_FROM_RPC, &e))
-    })?;
-    driver.update_tls(core, &name).map_err(AdminError::Driver)
+    })
 }

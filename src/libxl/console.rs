@@ -30,6 +30,8 @@ pub const CONSOLE_SAFE: u32 = 2;
 const CHUNK: usize = 64 * 1024;
 /// Most client input kept while the pty is full.
 const MAX_PENDING: usize = 1 << 20;
+/// The aux tag of console ptys within virtxend's program (program 0).
+pub const TAG: u8 = 4;
 
 struct Session {
     cid: ClientId,
@@ -85,7 +87,7 @@ impl Consoles {
             OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path).map_err(OpenError::Io)?;
         let idx = self.next;
         self.next += 1;
-        poll::register_fd_readable(&core.registry, pty.as_raw_fd(), poll::token(TokenKind::Aux, idx)).map_err(OpenError::Io)?;
+        poll::register_fd_readable(&core.registry, pty.as_raw_fd(), poll::token(TokenKind::Aux, 0, TAG, idx)).map_err(OpenError::Io)?;
         self.sessions.insert(idx, Session { cid, serial, uuid, pty, pending: Vec::new() });
         debug!("console session {idx} on {path} for client {}", cid.idx);
         Ok(())

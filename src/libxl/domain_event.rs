@@ -187,7 +187,7 @@ mod tests {
     use super::*;
 
     fn cid(idx: u32) -> ClientId {
-        ClientId { idx, gen: 0 }
+        ClientId { srv: 0, idx, gen: 0 }
     }
 
     fn ev(uuid: u8) -> LifecycleEvent {

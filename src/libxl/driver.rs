@@ -23,11 +23,14 @@ use super::domain_xml::{self, FormatFlags, ParseFlags};
 use super::driver_config;
 use super::state_files::{self, DriverPaths};
 use crate::libxl_ffi::{self as xl, Ctx, LibxlEvent, LibxlEvents, LogLevel, Logger, PhysInfo, VersionInfo};
+use crate::poll::Readiness;
+use crate::remote::auth::{self, Auth};
 use crate::remote::config::LibxlConfig;
 use crate::remote::daemon::StartError;
 use crate::rpc::client::CloseReason;
 use crate::rpc::message::{self, Packet};
-use crate::rpc::netdaemon::{ClientId, Core, Driver, TimerKey};
+use crate::rpc::netdaemon::{ClientId, Core, TimerKey};
+use crate::rpc::program::{Lookup, Program, ProgramId};
 use crate::rpc::protocol as proto;
 use crate::util::daemon::DaemonErr;
 use crate::util::pidfile::PidFile;
@@ -59,6 +62,8 @@ pub struct XenDriver {
     pub(super) stopped: Vec<[u8; 16]>,
     timers_in: Arc<Mutex<Vec<(Instant, u64)>>>,
     libxl_events: Arc<Mutex<VecDeque<LibxlEvent>>>,
+    /// The authentication procedures of the REMOTE program.
+    pub(super) auth: Auth,
     _driver_lock: PidFile,
 }
 
@@ -69,7 +74,7 @@ fn start_err(msg: impl Into<String>) -> StartError {
 impl XenDriver {
     /// Sets the driver up, or says why this host cannot run it.
     // C: libxlStateInitialize
-    pub fn new(core: &mut Core, privileged: bool) -> Result<XenDriver, StartError> {
+    pub fn new(core: &mut Core, privileged: bool, auth: Auth) -> Result<XenDriver, StartError> {
         if !privileged {
             return Err(start_err("virtxend must run as root: the Xen driver needs a privileged dom0 context"));
         }
@@ -126,6 +131,7 @@ impl XenDriver {
             stopped: Vec::new(),
             timers_in,
             libxl_events: queue,
+            auth,
             _driver_lock: lock,
         };
         drv.load_status();
@@ -315,7 +321,7 @@ impl XenDriver {
     fn move_timers(&self, core: &mut Core) {
         let due: Vec<(Instant, u64)> = self.timers_in.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
         for (at, key) in due {
-            core.add_timer(at, TimerKey::Driver(key));
+            core.add_timer(at, TimerKey::Program { prog: 0, tag: xl::LIBXL_TAG, n: key });
         }
     }
 
@@ -360,13 +366,27 @@ fn host_uuid() -> Option<String> {
     Some(format!("{}-{}-{}-{}-{}", &id[0..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32]))
 }
 
-impl Driver for XenDriver {
-    fn serves(&self, _prog: u32, _vers: u32) -> bool {
-        false
+impl Program for XenDriver {
+    fn ids(&self) -> &[(u32, u32)] {
+        &[(proto::REMOTE_PROGRAM, proto::REMOTE_PROTOCOL_VERSION)]
+    }
+
+    /// libxl's fds, timeouts and consoles were registered as program 0: the daemon
+    /// registers its main program first.
+    fn registered(&mut self, id: ProgramId) {
+        assert_eq!(id, 0, "virtxend's program must be the daemon's first");
+        self.secondary.set_owner(id);
+    }
+
+    fn lookup(&self, _prog: u32, proc_: i32) -> Lookup {
+        auth::lookup(proc_)
     }
 
     fn dispatch(&mut self, core: &mut Core, cid: ClientId, pkt: Packet, fds: Vec<std::os::fd::OwnedFd>) {
         let h = pkt.header;
+        if h.type_.is_call() && h.prog == proto::REMOTE_PROGRAM && auth::is_auth_proc(h.proc_) {
+            return self.auth.dispatch(core, cid, pkt);
+        }
         if h.prog == proto::REMOTE_PROGRAM {
             if let Some(family) = super::forward_class::family(h.proc_) {
                 let Some(conn) = self.conns.get(&cid).copied() else {
@@ -405,21 +425,20 @@ impl Driver for XenDriver {
         self.events.drop_client(cid);
     }
 
-    fn aux_event(&mut self, core: &mut Core, index: usize, readable: bool, writable: bool) {
-        if xl::is_libxl_aux(index) {
-            self.ctx.osevent_fd(index, readable, writable);
-        } else if self.secondary.owns_aux(index) {
-            self.secondary.aux_event(core, index, readable, writable);
-        } else if self.consoles.owns(index) && readable {
-            self.consoles.readable(core, index);
+    fn aux_event(&mut self, core: &mut Core, tag: u8, index: usize, r: Readiness) {
+        match tag {
+            xl::LIBXL_TAG => self.ctx.osevent_fd(index, r.readable, r.writable),
+            super::secondary::TAG => self.secondary.aux_event(core, index, r),
+            super::console::TAG if r.readable && self.consoles.owns(index) => self.consoles.readable(core, index),
+            _ => {}
         }
     }
 
-    fn timer(&mut self, core: &mut Core, key: u64) {
-        if xl::is_libxl_timer(key) {
-            self.ctx.osevent_timeout(key);
-        } else if self.secondary.owns_timer(key) {
-            self.secondary.timer(core, key);
+    fn timer(&mut self, core: &mut Core, tag: u8, n: u64) {
+        match tag {
+            xl::LIBXL_TAG => self.ctx.osevent_timeout(n),
+            super::secondary::TAG => self.secondary.timer(core, n),
+            _ => {}
         }
     }
 

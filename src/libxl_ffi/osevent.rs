@@ -34,6 +34,9 @@ use super::error::ERROR_OSEVENT_REG_FAIL;
 use super::sys;
 use crate::poll::{self, TokenKind};
 
+/// The aux tag of libxl's fds and timeouts within virtxend's program (program 0).
+pub const LIBXL_TAG: u8 = 3;
+
 /// First `TokenKind::Aux` index used for libxl's fds; the next 2^40 indexes are ours.
 pub const AUX_BASE: usize = 1 << 40;
 const AUX_SPAN: u64 = 1 << 40;
@@ -137,7 +140,7 @@ impl LibxlEvents {
     }
 
     fn token(id: u64) -> mio::Token {
-        poll::token(TokenKind::Aux, AUX_BASE + id as usize)
+        poll::token(TokenKind::Aux, 0, LIBXL_TAG, AUX_BASE + id as usize)
     }
 
     fn add_to_epoll(&self, reg: &mut FdReg, id: u64, interest: Interest) -> io::Result<()> {

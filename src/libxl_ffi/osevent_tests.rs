@@ -52,7 +52,7 @@ fn register(ev: &LibxlEvents, fd: RawFd, events: libc::c_short, for_libxl: usize
 fn poll_indexes(poll: &mut Poll) -> Vec<usize> {
     let mut events = Events::with_capacity(16);
     poll.poll(&mut events, Some(Duration::from_millis(0))).unwrap();
-    events.iter().filter_map(|e| poll::split_token(e.token())).map(|(_, i)| i).collect()
+    events.iter().filter_map(|e| poll::split_token(e.token())).map(|p| p.index).collect()
 }
 
 #[test]

@@ -1,17 +1,23 @@
 //! The authentication procedures of the REMOTE program, served before a client is
-//! authenticated (libvirt's remote/remote_daemon_dispatch.c AUTH_* dispatchers).
+//! authenticated (libvirt's remote/remote_daemon_dispatch.c AUTH_* dispatchers). Each
+//! daemon's REMOTE program hands them here (`Auth::dispatch`).
 //!
 //! Supported: "none" and SASL (cyrus libsasl2, `crate::rpc::sasl`); polkit is not supported.
+//! A failed SASL authentication is answered after `AUTH_FAILURE_DELAY` and the connection
+//! closed (libvirt keeps it open for another try, which let a client guess thousands of
+//! passwords a second).
 
 use log::{debug, error, info};
 
-use crate::remote::config::AuthType;
+use std::sync::Arc;
+
 use crate::remote::protocol::AuthListRet;
 use crate::rpc::message::Packet;
 use crate::rpc::netdaemon::{ClientId, Core};
-use crate::rpc::program::{self, answer};
+use crate::rpc::program::{self, answer, Lookup};
 use crate::rpc::protocol::{self as proto, RemoteError, REMOTE_AUTH_SASL_DATA_MAX, REMOTE_STRING_MAX, VIR_ERR_AUTH_FAILED, VIR_FROM_RPC};
-use crate::rpc::sasl::{self, SaslLayer, SaslSession, StepResult};
+use crate::rpc::sasl::{self, SaslConfig, SaslLayer, SaslSession, StepResult};
+use crate::rpc::service::AuthType;
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
 pub fn is_auth_proc(proc_: i32) -> bool {
@@ -115,71 +121,16 @@ impl Xdr for SaslStepRet {
     }
 }
 
-pub fn dispatch(core: &mut Core, cid: ClientId, pkt: Packet) {
-    let Some(client) = core.client(cid) else { return };
-    let auth = client.auth;
-    match pkt.header.proc_ {
-        // C: remoteDispatchAuthList
-        proto::REMOTE_PROC_AUTH_LIST => {
-            let res = program::args::<()>(&pkt).map(|()| AuthListRet { types: vec![auth as i32] });
-            answer(core, cid, &pkt, res);
-        }
-        proto::REMOTE_PROC_AUTH_SASL_INIT => {
-            let res = program::args::<()>(&pkt).and_then(|()| sasl_init(core, cid));
-            answer(core, cid, &pkt, res);
-        }
-        proto::REMOTE_PROC_AUTH_SASL_START => {
-            let res = program::args::<SaslStartArgs>(&pkt).and_then(|a| {
-                let data = (a.nil == 0).then_some(a.data.0);
-                sasl_round(core, cid, Some(&a.mech), data.as_deref())
-            });
-            answer_sasl(core, cid, &pkt, res);
-        }
-        proto::REMOTE_PROC_AUTH_SASL_STEP => {
-            let res = program::args::<SaslStepArgs>(&pkt).and_then(|a| {
-                let data = (a.nil == 0).then_some(a.data.0);
-                sasl_round(core, cid, None, data.as_deref())
-            });
-            answer_sasl(core, cid, &pkt, res);
-        }
-        _ => {
-            debug!("client {}: PolicyKit request refused (polkit is not supported)", cid.idx);
-            core.reply_error(cid, &pkt.header, &auth_failed());
-        }
-    }
-}
-
-/// Starts a SASL session for the client and lists the mechanisms it may use.
-// C: remoteDispatchAuthSaslInit
-fn sasl_init(core: &mut Core, cid: ClientId) -> Result<SaslInitRet, RemoteError> {
-    let Some(cfg) = core.sasl.clone() else { return Err(auth_failed()) };
-    let Some(c) = core.client_mut(cid) else { return Err(auth_failed()) };
-    if c.auth != AuthType::Sasl || c.sasl.is_some() || c.authenticated {
-        error!("client tried invalid SASL init request");
-        return Err(auth_failed());
-    }
-    let channel = c.channel();
-    let (local, remote) = (c.io.stream.local_addr_string(), c.io.stream.peer_addr_string());
-    let setup = || -> Result<(SaslSession, String), sasl::SaslError> {
-        let mut s = SaslSession::new(local.as_deref(), remote.as_deref())?;
-        if let sasl::Channel::Tls(bits) = channel {
-            s.set_external_ssf(bits)?;
-        }
-        let (min, max, flags) = sasl::sec_props(channel, cfg.tcp_min_ssf);
-        s.set_sec_props(min, max, flags)?;
-        let mechs = s.list_mechanisms()?;
-        Ok((s, mechs))
-    };
-    match setup() {
-        Ok((s, mechlist)) => {
-            debug!("client {}: SASL mechanisms offered: '{mechlist}'", cid.idx);
-            c.sasl = Some(s);
-            Ok(SaslInitRet { mechlist })
-        }
-        Err(e) => {
-            error!("client {}: {e}", cid.idx);
-            Err(auth_failed())
-        }
+/// What a REMOTE program tells the engine of a procedure before authentication: the AUTH_*
+/// procedures may run, the others known to the table need an authenticated client.
+// C: remoteProcs[].needAuth
+pub fn lookup(proc_: i32) -> Lookup {
+    if is_auth_proc(proc_) {
+        Lookup::NoAuth
+    } else if crate::rpc::protocol::remote_proc_name(proc_).is_some() {
+        Lookup::Auth
+    } else {
+        Lookup::Unknown
     }
 }
 
@@ -190,65 +141,143 @@ struct RoundOutcome {
     layer: Option<Option<SaslLayer>>,
 }
 
-/// One SASL round (START when `mech` is given, else STEP); on completion the SSF and the
-/// user name ACL are checked and the client becomes authenticated.
-// C: remoteDispatchAuthSaslStart + remoteDispatchAuthSaslStep + remoteSASLFinish
-fn sasl_round(core: &mut Core, cid: ClientId, mech: Option<&str>, data: Option<&[u8]>) -> Result<RoundOutcome, RemoteError> {
-    let Some(cfg) = core.sasl.clone() else { return Err(auth_failed()) };
-    let Some(c) = core.client_mut(cid) else { return Err(auth_failed()) };
-    let channel = c.channel();
-    let Some(mut s) = c.sasl.take().filter(|_| c.auth == AuthType::Sasl) else {
-        error!("client tried invalid SASL start request");
-        return Err(auth_failed());
-    };
-    let step = match mech {
-        Some(m) => s.start(m, data),
-        None => s.step(data),
-    };
-    let StepResult { complete, data: out } = match step {
-        Ok(r) => r,
-        Err(e) => {
-            info!("client {}: SASL authentication failed: {e}", cid.idx);
+/// The authentication side of a daemon's REMOTE program: the SASL settings its clients are
+/// checked against (libvirt's saslCtxt of remote_daemon.c).
+#[derive(Clone, Default)]
+pub struct Auth {
+    pub sasl: Option<Arc<SaslConfig>>,
+}
+
+impl Auth {
+    pub fn dispatch(&self, core: &mut Core, cid: ClientId, pkt: Packet) {
+        let Some(client) = core.client(cid) else { return };
+        let auth = client.auth;
+        match pkt.header.proc_ {
+            // C: remoteDispatchAuthList
+            proto::REMOTE_PROC_AUTH_LIST => {
+                let res = program::args::<()>(&pkt).map(|()| AuthListRet { types: vec![auth as i32] });
+                answer(core, cid, &pkt, res);
+            }
+            proto::REMOTE_PROC_AUTH_SASL_INIT => {
+                let res = program::args::<()>(&pkt).and_then(|()| self.sasl_init(core, cid));
+                answer(core, cid, &pkt, res);
+            }
+            proto::REMOTE_PROC_AUTH_SASL_START => {
+                let res = program::args::<SaslStartArgs>(&pkt).and_then(|a| {
+                    let data = (a.nil == 0).then_some(a.data.0);
+                    self.sasl_round(core, cid, Some(&a.mech), data.as_deref())
+                });
+                answer_sasl(core, cid, &pkt, res);
+            }
+            proto::REMOTE_PROC_AUTH_SASL_STEP => {
+                let res = program::args::<SaslStepArgs>(&pkt).and_then(|a| {
+                    let data = (a.nil == 0).then_some(a.data.0);
+                    self.sasl_round(core, cid, None, data.as_deref())
+                });
+                answer_sasl(core, cid, &pkt, res);
+            }
+            _ => {
+                debug!("client {}: PolicyKit request refused (polkit is not supported)", cid.idx);
+                core.reply_error(cid, &pkt.header, &auth_failed());
+            }
+        }
+    }
+
+    /// Starts a SASL session for the client and lists the mechanisms it may use.
+    // C: remoteDispatchAuthSaslInit
+    fn sasl_init(&self, core: &mut Core, cid: ClientId) -> Result<SaslInitRet, RemoteError> {
+        let Some(cfg) = self.sasl.clone() else { return Err(auth_failed()) };
+        let Some(c) = core.client_mut(cid) else { return Err(auth_failed()) };
+        if c.auth != AuthType::Sasl || c.sasl.is_some() || c.authenticated {
+            error!("client tried invalid SASL init request");
             return Err(auth_failed());
         }
-    };
-    if out.as_ref().is_some_and(|d| d.len() > REMOTE_AUTH_SASL_DATA_MAX as usize) {
-        error!("sasl reply data too long {}", out.as_ref().map_or(0, |d| d.len()));
-        return Err(auth_failed());
+        let channel = c.channel();
+        let (local, remote) = (c.io.stream.local_addr_string(), c.io.stream.peer_addr_string());
+        let setup = || -> Result<(SaslSession, String), sasl::SaslError> {
+            let mut s = SaslSession::new(local.as_deref(), remote.as_deref())?;
+            if let sasl::Channel::Tls(bits) = channel {
+                s.set_external_ssf(bits)?;
+            }
+            let (min, max, flags) = sasl::sec_props(channel, cfg.tcp_min_ssf);
+            s.set_sec_props(min, max, flags)?;
+            let mechs = s.list_mechanisms()?;
+            Ok((s, mechs))
+        };
+        match setup() {
+            Ok((s, mechlist)) => {
+                debug!("client {}: SASL mechanisms offered: '{mechlist}'", cid.idx);
+                c.sasl = Some(s);
+                Ok(SaslInitRet { mechlist })
+            }
+            Err(e) => {
+                error!("client {}: {e}", cid.idx);
+                Err(auth_failed())
+            }
+        }
     }
-    let ret = SaslStepRet { complete: complete as i32, nil: out.is_none() as i32, data: SaslData(out.unwrap_or_default()) };
-    if !complete {
-        c.sasl = Some(s);
-        return Ok(RoundOutcome { ret, layer: None });
+
+    /// One SASL round (START when `mech` is given, else STEP); on completion the SSF and the
+    /// user name ACL are checked and the client becomes authenticated.
+    // C: remoteDispatchAuthSaslStart + remoteDispatchAuthSaslStep + remoteSASLFinish
+    fn sasl_round(&self, core: &mut Core, cid: ClientId, mech: Option<&str>, data: Option<&[u8]>) -> Result<RoundOutcome, RemoteError> {
+        let Some(cfg) = self.sasl.clone() else { return Err(auth_failed()) };
+        let Some(c) = core.client_mut(cid) else { return Err(auth_failed()) };
+        let channel = c.channel();
+        let Some(mut s) = c.sasl.take().filter(|_| c.auth == AuthType::Sasl) else {
+            error!("client tried invalid SASL start request");
+            return Err(auth_failed());
+        };
+        let step = match mech {
+            Some(m) => s.start(m, data),
+            None => s.step(data),
+        };
+        let StepResult { complete, data: out } = match step {
+            Ok(r) => r,
+            Err(e) => {
+                info!("client {}: SASL authentication failed: {e}", cid.idx);
+                return Err(auth_failed());
+            }
+        };
+        if out.as_ref().is_some_and(|d| d.len() > REMOTE_AUTH_SASL_DATA_MAX as usize) {
+            error!("sasl reply data too long {}", out.as_ref().map_or(0, |d| d.len()));
+            return Err(auth_failed());
+        }
+        let ret = SaslStepRet { complete: complete as i32, nil: out.is_none() as i32, data: SaslData(out.unwrap_or_default()) };
+        if !complete {
+            c.sasl = Some(s);
+            return Ok(RoundOutcome { ret, layer: None });
+        }
+        // C: remoteSASLFinish
+        let ssf = s.ssf().map_err(|e| {
+            error!("{e}");
+            auth_failed()
+        })?;
+        if !sasl::ssf_acceptable(channel, ssf) {
+            error!("negotiated SSF {ssf} was not strong enough");
+            return Err(auth_failed());
+        }
+        let user = s.username().map_err(|e| {
+            error!("{e}");
+            auth_failed()
+        })?;
+        if !cfg.allows(&user) {
+            error!("SASL client identity '{user}' not allowed by ACL (sasl_allowed_username_list)");
+            return Err(auth_failed());
+        }
+        info!("client {}: SASL authentication of '{user}' succeeded (SSF {ssf})", cid.idx);
+        c.identity.sasl_user = Some(user);
+        let layer = (ssf > 0).then(|| SaslLayer(s));
+        Ok(RoundOutcome { ret, layer: Some(layer) })
     }
-    // C: remoteSASLFinish
-    let ssf = s.ssf().map_err(|e| {
-        error!("{e}");
-        auth_failed()
-    })?;
-    if !sasl::ssf_acceptable(channel, ssf) {
-        error!("negotiated SSF {ssf} was not strong enough");
-        return Err(auth_failed());
-    }
-    let user = s.username().map_err(|e| {
-        error!("{e}");
-        auth_failed()
-    })?;
-    if !cfg.allows(&user) {
-        error!("SASL client identity '{user}' not allowed by ACL (sasl_allowed_username_list)");
-        return Err(auth_failed());
-    }
-    info!("client {}: SASL authentication of '{user}' succeeded (SSF {ssf})", cid.idx);
-    c.identity.sasl_user = Some(user);
-    let layer = (ssf > 0).then(|| SaslLayer(s));
-    Ok(RoundOutcome { ret, layer: Some(layer) })
 }
 
 /// Sends the round's reply in the clear, then (on completion) marks the client
 /// authenticated and puts the security layer under everything that follows.
 fn answer_sasl(core: &mut Core, cid: ClientId, pkt: &Packet, res: Result<RoundOutcome, RemoteError>) {
     match res {
-        Err(e) => answer::<SaslStepRet>(core, cid, pkt, Err(e)),
+        // C: remoteDispatchAuthSaslStart (authfail) — and then, unlike libvirt, no more tries.
+        Err(e) => core.fail_auth(cid, &pkt.header, &e),
         Ok(RoundOutcome { ret, layer }) => {
             answer(core, cid, pkt, Ok(ret));
             if let Some(layer) = layer {

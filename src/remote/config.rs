@@ -54,25 +54,8 @@ impl DaemonKind {
     }
 }
 
-/// How a listener authenticates clients (REMOTE_AUTH_*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum AuthType {
-    None = 0,
-    Sasl = 1,
-    Polkit = 2,
-}
-
-impl AuthType {
-    /// The config file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthType::None => "none",
-            AuthType::Sasl => "sasl",
-            AuthType::Polkit => "polkit",
-        }
-    }
-}
+/// How a service authenticates its clients (the engine's type; the config names it).
+pub use crate::rpc::service::AuthType;
 
 /// How a key's value is typed in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

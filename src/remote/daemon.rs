@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use log::{error, info};
 
+use crate::admin::AdminProgram;
+use crate::remote::auth::Auth;
 use crate::remote::cli::{self, Parsed};
-use crate::remote::config::{AuthType, DaemonConfig, DaemonKind};
-use crate::rpc::client::Transport;
-use crate::rpc::netdaemon::{Core, Driver, NetDaemon, RunEnd};
+use crate::remote::config::{DaemonConfig, DaemonKind};
+use crate::rpc::netdaemon::{Core, NetDaemon, RunEnd};
+use crate::rpc::program::Program;
 use crate::rpc::sasl::{self, SaslConfig};
-use crate::rpc::server::{Server, ServerLimits};
-use crate::rpc::service::Service;
+use crate::rpc::server::{NetServer, ServerLimits};
+use crate::rpc::service::{AuthType, Service, Transport};
 use crate::rpc::socket::{self, Listener};
 use crate::rpc::tls::{TlsContext, TlsFiles, TlsSettings};
 use crate::util::daemon::{DaemonErr, StatusPipe};
@@ -37,13 +39,15 @@ impl DaemonSpec {
     }
 }
 
-/// What a driver gets to build itself from.
+/// What a daemon's main program gets to build itself from.
 pub struct StartCtx<'a> {
     pub spec: &'a DaemonSpec,
     pub config: &'a DaemonConfig,
     pub config_path: &'a Path,
     pub privileged: bool,
     pub env: &'a Env,
+    /// The authentication procedures' settings, for the REMOTE program.
+    pub auth: Auth,
 }
 
 /// A failed start: the class (exit code / -d status) and what to print.
@@ -58,11 +62,12 @@ impl StartError {
     }
 }
 
-/// Builds the driver once the listeners exist; it may register its own sources with the loop.
-pub type DriverFactory<'f> = dyn FnOnce(&StartCtx<'_>, &mut Core) -> Result<Box<dyn Driver>, StartError> + 'f;
+/// Builds the daemon's main program (its REMOTE program and what it drives) once the
+/// listeners exist; it may register its own sources with the loop.
+pub type ProgramFactory<'f> = dyn FnOnce(&StartCtx<'_>, &mut Core) -> Result<Box<dyn Program>, StartError> + 'f;
 
 /// Runs a daemon to completion and returns its exit code.
-pub fn run(spec: &DaemonSpec, make_driver: Box<DriverFactory<'_>>) -> i32 {
+pub fn run(spec: &DaemonSpec, make_program: Box<ProgramFactory<'_>>) -> i32 {
     crate::util::memtrim::tune_allocator();
     let argv: Vec<String> = std::env::args().collect();
     let argv0 = argv.first().cloned().unwrap_or_else(|| spec.name.to_string());
@@ -143,7 +148,7 @@ pub fn run(spec: &DaemonSpec, make_driver: Box<DriverFactory<'_>>) -> i32 {
             }
         }
     }
-    let code = start_and_run(spec, &args, &config, &config_path, privileged, &env, &pid_path, &sock_paths, status.as_mut(), make_driver);
+    let code = start_and_run(spec, &args, &config, &config_path, privileged, &env, &pid_path, &sock_paths, status.as_mut(), make_program);
     if let (Some(s), Err(e)) = (status.as_mut(), &code) {
         s.report(e.class);
     }
@@ -168,7 +173,7 @@ fn start_and_run(
     pid_path: &Path,
     sock_paths: &SocketPaths,
     status: Option<&mut StatusPipe>,
-    make_driver: Box<DriverFactory<'_>>,
+    make_program: Box<ProgramFactory<'_>>,
 ) -> Result<(), StartError> {
     if !privileged {
         if let Some(dir) = pid_path.parent() {
@@ -204,8 +209,8 @@ fn start_and_run(
         max_workers: config.admin_max_workers as usize,
         prio_workers: 0,
     };
-    let srv = Server::new(spec.name, false, &main_limits).map_err(|e| StartError::new(DaemonErr::Init, e.to_string()))?;
-    let srv_adm = Server::new("admin", true, &adm_limits).map_err(|e| StartError::new(DaemonErr::Init, e.to_string()))?;
+    let srv = NetServer::new(spec.name, &main_limits).map_err(|e| StartError::new(DaemonErr::Init, e.to_string()))?;
+    let srv_adm = NetServer::new("admin", &adm_limits).map_err(|e| StartError::new(DaemonErr::Init, e.to_string()))?;
     let srv = dmn.add_server(srv);
     let srv_adm = dmn.add_server(srv_adm);
 
@@ -215,10 +220,12 @@ fn start_and_run(
     dmn.setup_signals().map_err(|e| StartError::new(DaemonErr::Signal, e.to_string()))?;
 
     setup_networking(spec, &mut dmn, config, sock_paths, srv, srv_adm).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
-    setup_remote_auth(&mut dmn, config, privileged, env).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
+    let auth = setup_remote_auth(&mut dmn, config, privileged, env).map_err(|msg| StartError::new(DaemonErr::Network, msg))?;
 
-    let ctx = StartCtx { spec, config, config_path, privileged, env };
-    let mut driver = make_driver(&ctx, &mut dmn.core)?;
+    let ctx = StartCtx { spec, config, config_path, privileged, env, auth };
+    let program = make_program(&ctx, &mut dmn.core)?;
+    dmn.add_program(srv, program);
+    dmn.add_program(srv_adm, Box::new(AdminProgram));
 
     // Logging settings are what SIGHUP can change; the driver reloads its own state.
     let cfg_path = config_path.to_path_buf();
@@ -233,12 +240,12 @@ fn start_and_run(
     let trimmed = crate::util::memtrim::trim_code_pages();
     log::debug!("dropped the start-up code pages of {trimmed} mappings");
     info!("{} started", spec.name);
-    match dmn.run(driver.as_mut()) {
+    match dmn.run() {
         RunEnd::Signal(s) => info!("Shutting down on signal {s}"),
         RunEnd::Timeout => info!("Shutting down after idle timeout"),
         RunEnd::Quit => {}
     }
-    drop(driver);
+    drop(dmn);
     Ok(())
 }
 
@@ -490,9 +497,9 @@ pub fn tls_settings(config: &DaemonConfig, privileged: bool, env: &Env) -> Resul
 }
 
 /// Builds the TLS context when there is a TLS service and sets up SASL when a service
-/// uses it; either failing stops the start.
+/// uses it; either failing stops the start. Returns the REMOTE program's auth settings.
 // C: daemonSetupNetworking (virNetTLSContextNewServer*, virNetSASLContextNewServer)
-fn setup_remote_auth(dmn: &mut NetDaemon, config: &DaemonConfig, privileged: bool, env: &Env) -> Result<(), String> {
+fn setup_remote_auth(dmn: &mut NetDaemon, config: &DaemonConfig, privileged: bool, env: &Env) -> Result<Auth, String> {
     let core = &mut dmn.core;
     if core.services.iter().any(|s| s.transport == Transport::Tls) {
         let ctx = TlsContext::new(tls_settings(config, privileged, env)?).map_err(|e| e.to_string())?;
@@ -501,8 +508,8 @@ fn setup_remote_auth(dmn: &mut NetDaemon, config: &DaemonConfig, privileged: boo
     if core.services.iter().any(|s| s.auth == AuthType::Sasl) {
         sasl::server_init().map_err(|e| e.to_string())?;
     }
-    core.sasl = Some(Arc::new(SaslConfig { allowed_users: config.sasl_allowed_username_list.clone(), tcp_min_ssf: config.min_ssf() }));
-    Ok(())
+    let sasl = Arc::new(SaslConfig { allowed_users: config.sasl_allowed_username_list.clone(), tcp_min_ssf: config.min_ssf() });
+    Ok(Auth { sasl: Some(sasl) })
 }
 
 /// `--check-config`: report every problem of the config file and the logging settings.

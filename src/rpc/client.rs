@@ -1,30 +1,44 @@
-//! One client connection of a server (libvirt's rpc/virnetserverclient.c).
+//! One client connection of a server (libvirt's rpc/virnetserverclient.c): its state, the
+//! pure readiness policy, its I/O (read, dispatch, write) and the messages sent to it.
 //!
-//! The client owns its stream, the packet being received (`splitter`), packets received
-//! but not yet dispatched (`pending`, non-empty only while throttled), the output queue and
-//! its request count. Whether it wants to read or write is one pure function, `wants`,
-//! unit-tested alone; the event loop only acts on readiness the client wants.
+//! The client owns its stream and framing (`io`), packets received but not yet dispatched
+//! (`pending`, non-empty only while throttled), the output queue and its request count.
+//! Whether it wants to read or write is one pure function, `wants`, unit-tested alone; the
+//! event loop only acts on readiness the client wants.
+//!
+//! Bounds a peer cannot push past: `max_client_requests` calls in flight (an answer counts
+//! until it is written, as in libvirt), `TX_HIGH_WATER` bytes of output before the client is
+//! no longer read, the fds of one packet (stray ones are closed), and for a client that has
+//! not authenticated, the time keepalive gives a silent peer.
 
 use std::collections::VecDeque;
-use std::io;
 use std::os::fd::OwnedFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::remote::config::AuthType;
+use log::{debug, info, warn};
+
 pub use crate::rpc::conn::{OutPacket, PacketConn, ReadOutcome};
-use crate::rpc::keepalive::KeepAlive;
-use crate::rpc::message::Packet;
+use crate::rpc::keepalive::{Action, KeepAlive};
+use crate::rpc::message::{self, Packet};
+use crate::rpc::netdaemon::{ClientId, Core, TimerKey};
+use crate::rpc::program::Program;
+use crate::rpc::protocol::{Header, RemoteError};
 use crate::rpc::sasl::{Channel, SaslSession};
+pub use crate::rpc::service::{AuthType, Transport};
 use crate::rpc::socket::Stream;
 use crate::rpc::tls::{HandshakeStep, TlsContext};
 
-/// Client transport as the admin program reports it (admin_client_transport).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    Unix = 0,
-    Tcp = 1,
-    Tls = 2,
-}
+/// Stop reading a client (and a relay stops reading what feeds it) when this much output
+/// waits for it; resume below `TX_LOW_WATER`.
+pub const TX_HIGH_WATER: usize = 4 << 20;
+pub const TX_LOW_WATER: usize = 1 << 20;
+
+/// A failed authentication is answered this late, then the connection is closed: one guess
+/// per connection and second (libvirt answers at once and keeps the connection).
+pub const AUTH_FAILURE_DELAY: Duration = Duration::from_secs(1);
+
+/// Without keepalive settings to go by, an unauthenticated client gets this long.
+const AUTH_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 
 /// Who is at the other end, as far as we know (libvirt's virIdentity of a client).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,6 +88,8 @@ pub enum CloseReason {
     Admin,
     /// The daemon is shutting down.
     Shutdown,
+    /// It did not authenticate in time, or failed to.
+    Auth,
 }
 
 /// What the event loop should try on this client.
@@ -99,11 +115,10 @@ pub struct Client {
     pub conn_time: i64,
     pub sock_addr: Option<String>,
     pub keepalive: KeepAlive,
-    /// Keepalive PINGs to us are answered; our own PINGs start on CONNECT_SUPPORTS_FEATURE 10.
     pub last_rx: Option<Instant>,
     pub nrequests: u32,
     pub nrequests_max: u32,
-    /// Set by the driver to stop reading while its side of a relay is full.
+    /// Set by a program to stop reading while its side of a relay is full.
     pub rx_paused: bool,
     /// Close once the output queue is flushed (after CONNECT_CLOSE's reply).
     pub delayed_close: Option<CloseReason>,
@@ -115,6 +130,8 @@ pub struct Client {
     pub tls_ctx: Option<std::sync::Arc<TlsContext>>,
     /// The SASL exchange in progress (between AUTH_SASL_INIT and completion).
     pub sasl: Option<SaslSession>,
+    /// An authentication failure answer held back by `AUTH_FAILURE_DELAY`.
+    pub held_failure: Option<Vec<u8>>,
     pending: VecDeque<(Packet, Vec<OwnedFd>)>,
     warned_throttle: bool,
 }
@@ -132,6 +149,7 @@ pub enum TlsProgress {
 }
 
 impl Client {
+    // C: virNetServerClientNew
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u64,
@@ -168,6 +186,7 @@ impl Client {
             io: PacketConn::new(stream),
             tls_ctx: None,
             sasl: None,
+            held_failure: None,
             pending: VecDeque::new(),
             warned_throttle: false,
         }
@@ -217,14 +236,14 @@ impl Client {
         }
     }
 
-    /// The pure readiness policy (libvirt's virNetServerClientCalculateHandleMode).
+    /// The pure readiness policy.
     // C: virNetServerClientCalculateHandleMode
     pub fn wants(&self) -> Wants {
         let alive = self.closed.is_none() && !self.tls_handshaking();
-        let accepting = alive && self.delayed_close.is_none() && !self.rx_paused;
+        let accepting = alive && self.delayed_close.is_none() && self.held_failure.is_none() && !self.rx_paused && !self.throttled();
         Wants {
-            dispatch: accepting && !self.throttled() && !self.pending.is_empty(),
-            read: accepting && !self.throttled() && self.pending.is_empty(),
+            dispatch: accepting && !self.pending.is_empty(),
+            read: accepting && self.pending.is_empty() && self.io.tx_bytes() < TX_HIGH_WATER,
             write: alive && !self.io.tx_is_empty(),
         }
     }
@@ -235,9 +254,9 @@ impl Client {
         }
     }
 
-    /// Reads once into `scratch`, queueing every complete packet into `pending`.
-    pub fn read_once(&mut self, scratch: &mut [u8]) -> ReadOutcome {
-        self.io.read_once(scratch, &mut self.pending)
+    /// Reads once, queueing every complete packet into `pending`.
+    pub fn read_once(&mut self) -> ReadOutcome {
+        self.io.read_once(&mut self.pending)
     }
 
     /// The next packet to dispatch, if the client may dispatch now.
@@ -254,23 +273,30 @@ impl Client {
         self.nrequests += 1;
         if self.throttled() && !self.warned_throttle {
             self.warned_throttle = true;
-            log::warn!(
+            warn!(
                 "Client hit max requests limit {}. This may result in keep-alive timeouts. Consider tuning the max_client_requests server parameter",
                 self.nrequests_max
             );
         }
     }
 
-    /// A call was answered; returns true if this lifted the throttle.
-    pub fn call_finished(&mut self) -> bool {
+    /// Answers were written; returns true if this lifted the throttle.
+    fn calls_finished(&mut self, n: u32) -> bool {
         let was = self.throttled();
-        self.nrequests = self.nrequests.saturating_sub(1);
+        self.nrequests = self.nrequests.saturating_sub(n);
         was && !self.throttled()
     }
 
     pub fn queue(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
         if self.closed.is_none() {
             self.io.queue(buf, fds);
+        }
+    }
+
+    /// Queues the answer to a call: it stays counted until written.
+    pub fn queue_reply(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        if self.closed.is_none() {
+            self.io.queue_packet(buf, fds, true);
         }
     }
 
@@ -283,21 +309,252 @@ impl Client {
         self.io.tx_is_empty()
     }
 
-    /// Writes as much of the queue as the socket takes. Ok(true) when the queue is empty.
-    // C: virNetServerClientDispatchWrite
-    pub fn flush(&mut self) -> io::Result<bool> {
-        self.io.flush()
-    }
-
-    /// Flushes and keeps the writability registration in step with the queue.
-    pub fn flush_and_rearm(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<bool> {
-        self.io.flush_and_rearm(registry, token)
-    }
-
     /// Partial input or undispatched packets are being held (for diagnostics and tests).
     pub fn rx_in_progress(&self) -> bool {
         !self.io.splitter_idle() || !self.pending.is_empty()
     }
+
+    /// How long it may take to authenticate: what keepalive gives a silent peer.
+    pub fn auth_timeout(&self) -> Duration {
+        self.keepalive.dead_after().unwrap_or(AUTH_TIMEOUT_DEFAULT)
+    }
+}
+
+impl Core {
+    /// Queues an unsolicited packet (event, stream data, keepalive).
+    // C: virNetServerClientSendMessage
+    pub fn send(&mut self, cid: ClientId, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        if let Some(c) = self.client_mut(cid) {
+            let was_empty = c.tx_is_empty();
+            c.queue(buf, fds);
+            if was_empty {
+                self.dirty.push(cid);
+            }
+        }
+    }
+
+    /// Queues the answer to a CALL; the call stays counted until the answer is written.
+    pub fn reply(&mut self, cid: ClientId, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        if let Some(c) = self.client_mut(cid) {
+            let was_empty = c.tx_is_empty();
+            c.queue_reply(buf, fds);
+            if was_empty {
+                self.dirty.push(cid);
+            }
+        }
+    }
+
+    /// Answers a CALL with an error. Client-caused errors are logged at debug level only.
+    pub fn reply_error(&mut self, cid: ClientId, call: &Header, err: &RemoteError) {
+        debug!("client {}: {} proc {}: {}", cid.idx, call.prog, call.proc_, err.message.as_deref().unwrap_or(""));
+        match message::reply_error(call, err) {
+            Ok(buf) => self.reply(cid, buf, Vec::new()),
+            Err(e) => {
+                warn!("cannot encode error reply: {e}");
+                self.close_client(cid, CloseReason::Error);
+            }
+        }
+    }
+
+    /// Answers a failed authentication after `AUTH_FAILURE_DELAY`, then closes the client;
+    /// it reads nothing more meanwhile.
+    pub fn fail_auth(&mut self, cid: ClientId, call: &Header, err: &RemoteError) {
+        let Ok(buf) = message::reply_error(call, err) else { return self.close_client(cid, CloseReason::Auth) };
+        if let Some(c) = self.client_mut(cid) {
+            c.held_failure = Some(buf);
+            self.timers.add(Instant::now() + AUTH_FAILURE_DELAY, TimerKey::AuthFailure(cid));
+        }
+    }
+
+    /// Marks a client for closing; it is removed after the current batch of events.
+    // C: virNetServerClientClose
+    pub fn close_client(&mut self, cid: ClientId, why: CloseReason) {
+        if let Some(c) = self.client_mut(cid) {
+            if c.closed.is_none() {
+                c.close(why);
+                self.closing.push(cid);
+            }
+        }
+    }
+
+    /// Closes the client once everything queued for it is written.
+    // C: virNetServerClientDelayedClose
+    pub fn close_client_after_flush(&mut self, cid: ClientId, why: CloseReason) {
+        if let Some(c) = self.client_mut(cid) {
+            c.delayed_close = Some(why);
+            if c.tx_is_empty() {
+                self.close_client(cid, why);
+            }
+        }
+    }
+
+    /// Asks the loop to try reading/dispatching this client again after the batch.
+    pub fn kick(&mut self, cid: ClientId) {
+        self.kicked.push(cid);
+    }
+
+    /// Starts pinging the client (it asked for CONNECT_SUPPORTS_FEATURE 10).
+    // C: virNetServerClientStartKeepAlive
+    pub fn start_keepalive(&mut self, cid: ClientId) {
+        let now = Instant::now();
+        if let Some(c) = self.client_mut(cid) {
+            if let Some(at) = c.keepalive.start(now) {
+                self.timers.add(at, TimerKey::Keepalive(cid));
+            }
+        }
+    }
+}
+
+/// Reads, dispatches and writes for one client as far as its state allows.
+// C: virNetServerClientDispatchEvent
+pub fn dispatch_event(core: &mut Core, progs: &mut [Box<dyn Program>], cid: ClientId, hup: bool, writable: bool) {
+    if hup {
+        if let Some(c) = core.client_mut(cid) {
+            c.io.peer_hup = true;
+        }
+    }
+    if !tls_ready(core, cid) {
+        return;
+    }
+    if writable {
+        flush(core, cid);
+    }
+    loop {
+        dispatch_pending(core, progs, cid);
+        let Some(c) = core.client_mut(cid) else { break };
+        if !c.wants().read {
+            break;
+        }
+        match c.read_once() {
+            ReadOutcome::Data { drained, .. } => {
+                if drained {
+                    // Dispatch what came, then wait for the next edge.
+                    dispatch_pending(core, progs, cid);
+                    break;
+                }
+            }
+            ReadOutcome::WouldBlock => break,
+            ReadOutcome::Eof => {
+                core.close_client(cid, CloseReason::Eof);
+                break;
+            }
+            ReadOutcome::Failed(e) => {
+                debug!("client {}: read failed: {}", cid.idx, crate::util::strerror(&e));
+                core.close_client(cid, CloseReason::Error);
+                break;
+            }
+            ReadOutcome::Protocol(e) => {
+                crate::util::ratelimit::client_warn(format_args!("client {}: {e}; closing connection", cid.idx));
+                core.close_client(cid, CloseReason::Error);
+                break;
+            }
+        }
+    }
+}
+
+/// Runs a TLS client's handshake and certificate checks; true once it may exchange packets.
+// C: virNetServerClientDispatchHandshake
+fn tls_ready(core: &mut Core, cid: ClientId) -> bool {
+    let Some(c) = core.client_mut(cid) else { return false };
+    match c.tls_progress() {
+        TlsProgress::NotPending => true,
+        TlsProgress::Pending => false,
+        TlsProgress::Accepted => {
+            debug!("client {}: TLS handshake and certificate checks passed", cid.idx);
+            // C: virNetServerClientCheckAccess — the one byte that tells the client to go on.
+            core.send(cid, vec![crate::rpc::tls::TLS_CHECK_OK_BYTE], Vec::new());
+            true
+        }
+        TlsProgress::Refused(why) => {
+            let peer = c.sock_addr.clone().unwrap_or_default();
+            crate::util::ratelimit::client_warn(format_args!("TLS client {peer} refused: {why}"));
+            core.close_client(cid, CloseReason::Error);
+            false
+        }
+    }
+}
+
+/// Dispatches what was already received, as long as the client may.
+// C: virNetServerClientDispatchRead (its hand-off to the server)
+fn dispatch_pending(core: &mut Core, progs: &mut [Box<dyn Program>], cid: ClientId) {
+    while let Some((pkt, fds)) = core.client_mut(cid).and_then(|c| c.next_packet()) {
+        crate::rpc::server::process_msg(core, progs, cid, pkt, fds);
+    }
+}
+
+/// Writes what the socket takes; answers written lift the throttle, a drained queue lifts
+/// the output bound and lets a delayed close happen.
+// C: virNetServerClientDispatchWrite
+pub fn flush(core: &mut Core, cid: ClientId) {
+    let Some(c) = core.client_mut(cid) else { return };
+    if c.closed.is_some() {
+        return;
+    }
+    let was_full = c.io.tx_bytes() >= TX_HIGH_WATER;
+    let res = c.io.flush();
+    let done = c.io.take_tracked_done();
+    let unthrottled = done > 0 && c.calls_finished(done);
+    let unblocked = was_full && c.io.tx_bytes() < TX_LOW_WATER;
+    match res {
+        Ok(true) => {
+            if let Some(why) = c.delayed_close {
+                core.close_client(cid, why);
+            }
+        }
+        Ok(false) => {}
+        Err(e) => {
+            debug!("client {}: write failed: {}", cid.idx, crate::util::strerror(&e));
+            core.close_client(cid, CloseReason::Error);
+        }
+    }
+    if unthrottled || unblocked {
+        core.kick(cid);
+    }
+}
+
+/// A keepalive timer of a client fired.
+// C: virKeepAliveTimer (server side)
+pub fn keepalive_timer(core: &mut Core, cid: ClientId, now: Instant) {
+    let Some(c) = core.client_mut(cid) else { return };
+    if c.closed.is_some() {
+        return;
+    }
+    match c.keepalive.on_timer(now) {
+        Action::Wait(at) => core.timers.add(at, TimerKey::Keepalive(cid)),
+        Action::Ping(at) => {
+            core.send(cid, message::ping(), Vec::new());
+            core.timers.add(at, TimerKey::Keepalive(cid));
+        }
+        Action::Dead => {
+            info!("client {}: connection closed due to keepalive timeout", cid.idx);
+            core.close_client(cid, CloseReason::Keepalive);
+        }
+        Action::Idle => {}
+    }
+}
+
+/// A client that had until now to authenticate (or to finish its TLS handshake).
+pub fn auth_deadline(core: &mut Core, cid: ClientId, tls_only: bool) {
+    let Some(c) = core.client(cid) else { return };
+    if c.closed.is_some() {
+        return;
+    }
+    if tls_only {
+        if c.tls_handshaking() {
+            crate::util::ratelimit::client_warn(format_args!("client {}: TLS handshake not completed in time; dropping it", cid.idx));
+            core.close_client(cid, CloseReason::Error);
+        }
+    } else if !c.authenticated {
+        crate::util::ratelimit::client_warn(format_args!("client {}: not authenticated in time; dropping it", cid.idx));
+        core.close_client(cid, CloseReason::Auth);
+    }
+}
+
+/// The held authentication failure is due: answer it and close.
+pub fn auth_failure_due(core: &mut Core, cid: ClientId) {
+    let Some(buf) = core.client_mut(cid).and_then(|c| c.held_failure.take()) else { return };
+    core.reply(cid, buf, Vec::new());
+    core.close_client_after_flush(cid, CloseReason::Auth);
 }
 
 #[cfg(test)]
@@ -326,7 +583,7 @@ mod tests {
         c.call_started();
         assert!(c.throttled());
         assert!(!c.wants().read);
-        assert!(c.call_finished());
+        assert!(c.calls_finished(1));
         assert!(c.wants().read);
     }
 
@@ -354,10 +611,43 @@ mod tests {
     }
 
     #[test]
+    fn wants_full_output_queue_stops_reading() {
+        let (mut c, _p) = client_pair();
+        c.queue(vec![0; TX_HIGH_WATER], Vec::new());
+        assert_eq!(c.wants(), Wants { read: false, write: true, dispatch: false });
+    }
+
+    #[test]
+    fn wants_held_auth_failure_stops_reading() {
+        let (mut c, _p) = client_pair();
+        c.held_failure = Some(vec![0; 28]);
+        assert!(!c.wants().read);
+    }
+
+    #[test]
+    fn reply_counts_until_written() {
+        let (mut c, _p) = client_pair();
+        c.call_started();
+        c.call_started();
+        c.queue_reply(vec![0; 28], Vec::new());
+        assert!(c.throttled(), "an answer still queued keeps the call counted");
+        assert!(c.io.flush().unwrap());
+        let done = c.io.take_tracked_done();
+        assert_eq!(done, 1);
+        assert!(c.calls_finished(done));
+        assert!(!c.throttled());
+    }
+
+    #[test]
     fn read_once_eof_reported() {
         let (mut c, p) = client_pair();
         drop(p);
-        let mut scratch = [0u8; 64];
-        assert!(matches!(c.read_once(&mut scratch), ReadOutcome::Eof));
+        assert!(matches!(c.read_once(), ReadOutcome::Eof));
+    }
+
+    #[test]
+    fn auth_timeout_follows_keepalive() {
+        let (c, _p) = client_pair();
+        assert_eq!(c.auth_timeout(), Duration::from_secs(30));
     }
 }

@@ -18,6 +18,10 @@ use crate::rpc::socket::Stream;
 pub struct OutPacket {
     pub buf: Vec<u8>,
     pub fds: Vec<OwnedFd>,
+    /// The answer to a call: the client's request count drops once it is written, as
+    /// libvirt's virNetServerClientDispatchWrite does (a client that does not read stays
+    /// throttled instead of piling up answers).
+    pub tracked: bool,
 }
 
 /// Outcome of one attempt to read.
@@ -60,6 +64,12 @@ pub struct PacketConn {
     layer: Option<Box<dyn Layer>>,
     /// The layer failed to encode output: the connection is unusable.
     broken: Option<io::Error>,
+    /// Tracked packets fully written since the last `take_tracked_done`.
+    tracked_done: u32,
+    /// Descriptors that came with no packet asking for them, closed at once.
+    pub stray_fds: u64,
+    /// The peer closed its end: read on until end of file, no edge will come again.
+    pub peer_hup: bool,
 }
 
 impl std::fmt::Debug for dyn Layer {
@@ -81,6 +91,9 @@ impl PacketConn {
             write_armed: false,
             layer: None,
             broken: None,
+            tracked_done: 0,
+            stray_fds: 0,
+            peer_hup: false,
         }
     }
 
@@ -119,48 +132,95 @@ impl PacketConn {
         self.stream.raw_fd()
     }
 
-    /// Reads once into `scratch` and appends every complete packet (with its fds) to `out`.
+    /// Reads once and appends every complete packet (with its fds) to `out`. Plain
+    /// connections read straight into the packet's own buffer; under a security layer the
+    /// wire bytes are decoded first.
     // C: virNetServerClientRead
-    pub fn read_once(&mut self, scratch: &mut [u8], out: &mut VecDeque<(Packet, Vec<OwnedFd>)>) -> ReadOutcome {
+    pub fn read_once(&mut self, out: &mut VecDeque<(Packet, Vec<OwnedFd>)>) -> ReadOutcome {
         let fds_before = self.fds_in.len();
-        let n = match self.stream.read_with_fds(scratch, &mut self.fds_in) {
-            Ok(0) => return ReadOutcome::Eof,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
-            Err(e) => return ReadOutcome::Failed(e),
-        };
-        let decoded;
-        let mut data = &scratch[..n];
-        if let Some(layer) = self.layer.as_mut() {
-            decoded = match layer.decode(data) {
-                Ok(d) => d,
-                Err(e) => return ReadOutcome::Failed(e),
-            };
-            data = &decoded;
-        }
-        while !data.is_empty() {
-            match self.splitter.push(data) {
-                Ok((used, pkt)) => {
-                    data = &data[used..];
-                    if let Some(p) = pkt {
-                        let nfds = p.nfds as usize;
-                        if nfds > self.fds_in.len() {
-                            return ReadOutcome::Protocol(FrameError::MissingFds { expected: nfds, got: self.fds_in.len() });
+        let (n, want) = match self.layer.as_mut() {
+            None => {
+                let (buf, want) = match self.splitter.read_target() {
+                    Ok(t) => t,
+                    Err(e) => return ReadOutcome::Protocol(e),
+                };
+                match self.stream.read_append(buf, want, &mut self.fds_in) {
+                    Ok(0) => return ReadOutcome::Eof,
+                    Ok(n) => (n, want),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+                    Err(e) => return ReadOutcome::Failed(e),
+                }
+            }
+            Some(layer) => {
+                let mut wire = Vec::new();
+                let n = match self.stream.read_append(&mut wire, crate::rpc::message::READ_CHUNK, &mut self.fds_in) {
+                    Ok(0) => return ReadOutcome::Eof,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+                    Err(e) => return ReadOutcome::Failed(e),
+                };
+                let plain = match layer.decode(&wire) {
+                    Ok(d) => d,
+                    Err(e) => return ReadOutcome::Failed(e),
+                };
+                let mut data = &plain[..];
+                while !data.is_empty() {
+                    match self.splitter.push(data) {
+                        Ok((used, pkt)) => {
+                            data = &data[used..];
+                            if let Some(p) = pkt {
+                                if let Err(e) = self.pair_fds(p, out) {
+                                    return ReadOutcome::Protocol(e);
+                                }
+                            }
                         }
-                        let fds: Vec<OwnedFd> = self.fds_in.drain(..nfds).collect();
-                        out.push_back((p, fds));
-                    } else if used == 0 {
-                        break;
+                        Err(e) => return ReadOutcome::Protocol(e),
                     }
                 }
+                (n, crate::rpc::message::READ_CHUNK)
+            }
+        };
+        loop {
+            match self.splitter.take() {
+                Ok(Some(p)) => {
+                    if let Err(e) = self.pair_fds(p, out) {
+                        return ReadOutcome::Protocol(e);
+                    }
+                }
+                Ok(None) => break,
                 Err(e) => return ReadOutcome::Protocol(e),
             }
         }
-        // A short read means the socket is empty, except around passed fds: the kernel ends a
-        // read at each message carrying descriptors, so then read on until it would block.
         let fds_involved = self.fds_in.len() != fds_before || self.splitter.fds_pending() > 0;
-        let drained = n < scratch.len() && !fds_involved && self.stream.short_read_means_empty();
+        self.drop_stray_fds();
+        // A short read means the socket is empty, except around passed fds (the kernel ends a
+        // read at each message carrying descriptors) and once the peer has closed its end.
+        let drained = n < want && !fds_involved && !self.peer_hup && self.stream.short_read_means_empty();
         ReadOutcome::Data { n, drained }
+    }
+
+    /// Hands a packet on with the fds its dummy bytes brought.
+    fn pair_fds(&mut self, p: Packet, out: &mut VecDeque<(Packet, Vec<OwnedFd>)>) -> Result<(), FrameError> {
+        let nfds = p.nfds as usize;
+        if nfds > self.fds_in.len() {
+            return Err(FrameError::MissingFds { expected: nfds, got: self.fds_in.len() });
+        }
+        let fds: Vec<OwnedFd> = self.fds_in.drain(..nfds).collect();
+        out.push_back((p, fds));
+        Ok(())
+    }
+
+    /// Closes descriptors no packet asked for (libvirt reads plain bytes outside a
+    /// packet's fd slots, so the kernel discards such descriptors): a peer cannot make us
+    /// hold more than the fds of the one packet in progress (at most 32).
+    fn drop_stray_fds(&mut self) {
+        let due = self.splitter.fds_pending() as usize;
+        if self.fds_in.len() > due {
+            let stray = self.fds_in.len() - due;
+            self.fds_in.truncate(due);
+            self.stray_fds += stray as u64;
+            log::debug!("closed {stray} file descriptors sent with no packet asking for them");
+        }
     }
 
     pub fn splitter_idle(&self) -> bool {
@@ -168,6 +228,11 @@ impl PacketConn {
     }
 
     pub fn queue(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>) {
+        self.queue_packet(buf, fds, false)
+    }
+
+    /// Queues a packet; a `tracked` one is counted by `take_tracked_done` once written.
+    pub fn queue_packet(&mut self, buf: Vec<u8>, fds: Vec<OwnedFd>, tracked: bool) {
         let buf = match self.layer.as_mut() {
             Some(layer) => match layer.encode(&buf) {
                 Ok(b) => b,
@@ -179,7 +244,12 @@ impl PacketConn {
             None => buf,
         };
         self.tx_bytes += buf.len();
-        self.tx.push_back(OutPacket { buf, fds });
+        self.tx.push_back(OutPacket { buf, fds, tracked });
+    }
+
+    /// How many tracked packets were written completely since the last call.
+    pub fn take_tracked_done(&mut self) -> u32 {
+        std::mem::take(&mut self.tracked_done)
     }
 
     pub fn tx_bytes(&self) -> usize {
@@ -230,6 +300,7 @@ impl PacketConn {
     fn pop_front_done(&mut self) {
         if let Some(p) = self.tx.pop_front() {
             self.tx_bytes -= p.buf.len();
+            self.tracked_done += p.tracked as u32;
         }
         self.tx_off = 0;
         self.tx_fds_sent = 0;
@@ -316,9 +387,8 @@ mod tests {
         let mut two = ping.clone();
         two.extend_from_slice(&ping);
         p.write_all(&two).unwrap();
-        let mut scratch = vec![0u8; 4096];
         let mut out = VecDeque::new();
-        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { n: 56, drained: true }));
+        assert!(matches!(c.read_once(&mut out), ReadOutcome::Data { n: 56, drained: true }));
         assert_eq!(out.len(), 2);
     }
 
@@ -333,12 +403,11 @@ mod tests {
         let (r2, _w2) = crate::util::sys::pipe().unwrap();
         crate::util::sys::send_fd(p.as_raw_fd(), r1.as_raw_fd()).unwrap();
         crate::util::sys::send_fd(p.as_raw_fd(), r2.as_raw_fd()).unwrap();
-        let mut scratch = vec![0u8; 4096];
         let mut out = VecDeque::new();
         // The kernel stops each read at a message carrying fds: keep reading until the packet
         // and both fds are in, and never report the socket drained before that.
         for _ in 0..4 {
-            match c.read_once(&mut scratch, &mut out) {
+            match c.read_once(&mut out) {
                 ReadOutcome::Data { drained, .. } => {
                     if out.is_empty() {
                         assert!(!drained, "reported drained while fds were still due");
@@ -356,9 +425,8 @@ mod tests {
     fn read_once_bad_length_is_protocol_error() {
         let (mut c, mut p) = pair();
         p.write_all(&[0, 0, 0, 3]).unwrap();
-        let mut scratch = vec![0u8; 64];
         let mut out = VecDeque::new();
-        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Protocol(_)));
+        assert!(matches!(c.read_once(&mut out), ReadOutcome::Protocol(_)));
     }
 
     /// A toy layer: each frame is a length byte then the bytes, each one plus 1.
@@ -408,13 +476,12 @@ mod tests {
         let (mut c, mut p) = pair();
         c.set_layer(Box::new(Shift { pending: Vec::new() }));
         let wire = Shift { pending: Vec::new() }.encode(&crate::rpc::message::ping()).unwrap();
-        let mut scratch = vec![0u8; 4096];
         let mut out = VecDeque::new();
         p.write_all(&wire[..10]).unwrap();
-        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { .. }));
+        assert!(matches!(c.read_once(&mut out), ReadOutcome::Data { .. }));
         assert!(out.is_empty());
         p.write_all(&wire[10..]).unwrap();
-        assert!(matches!(c.read_once(&mut scratch, &mut out), ReadOutcome::Data { .. }));
+        assert!(matches!(c.read_once(&mut out), ReadOutcome::Data { .. }));
         assert_eq!(out.len(), 1);
     }
 
@@ -442,15 +509,13 @@ mod tests {
         let (mut c, mut p) = pair();
         c.set_layer(Box::new(Failing));
         p.write_all(b"junk").unwrap();
-        let mut scratch = [0u8; 64];
-        assert!(matches!(c.read_once(&mut scratch, &mut VecDeque::new()), ReadOutcome::Failed(_)));
+        assert!(matches!(c.read_once(&mut VecDeque::new()), ReadOutcome::Failed(_)));
     }
 
     #[test]
     fn read_once_eof_reported() {
         let (mut c, p) = pair();
         drop(p);
-        let mut scratch = [0u8; 64];
-        assert!(matches!(c.read_once(&mut scratch, &mut VecDeque::new()), ReadOutcome::Eof));
+        assert!(matches!(c.read_once(&mut VecDeque::new()), ReadOutcome::Eof));
     }
 }

@@ -56,6 +56,12 @@ impl KeepAlive {
         Some(now + self.period())
     }
 
+    /// How long a silent peer lasts before it is declared dead: interval × (count + 1);
+    /// None when keepalive is disabled.
+    pub fn dead_after(&self) -> Option<Duration> {
+        (self.interval > 0).then(|| self.period() * (self.count + 1))
+    }
+
     pub fn stop(&mut self) {
         self.interval_start = None;
     }

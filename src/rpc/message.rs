@@ -6,7 +6,6 @@
 //! `nfds:u32` + the payload. After a packet with fds, the stream carries one dummy byte per
 //! fd, each sent with its fd by a separate sendmsg; they are not counted in `len`.
 use std::fmt;
-use std::mem;
 
 use crate::rpc::protocol::{
     Header, MessageStatus, MessageType, RemoteError, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM,
@@ -159,25 +158,25 @@ impl Packet {
     }
 }
 
+/// How many bytes a read asks for while the length of the next packet is not known yet.
+pub const READ_CHUNK: usize = 64 * 1024;
+
 #[derive(Debug)]
 enum State {
-    /// Collecting the 4-byte length word.
-    Length { word: [u8; 4], have: usize },
-    /// Collecting the rest of a packet of `total` bytes.
-    Body { buf: Vec<u8>, total: usize },
+    /// Collecting a packet: its bytes accumulate in `Splitter::buf`.
+    Frame,
     /// Packet complete; skipping the dummy bytes that carry its fds.
     Fds { packet: Packet, left: u32 },
 }
 
-impl State {
-    const IDLE: State = State::Length { word: [0; 4], have: 0 };
-}
-
-/// Cuts a byte stream into packets. Holds at most one partial packet, allocated at its exact
-/// size once the length word is in (never more than the 32 MiB limit; pages are only touched
-/// as bytes arrive).
+/// Cuts a byte stream into packets, each in a buffer of its own: a packet is read straight
+/// into the buffer that is handed on with it (relayed, it is written from that same buffer).
+/// Only bytes that follow a packet in the same read move to a new buffer, and a packet larger
+/// than the first read is grown to its exact size once its length word is in (at most the
+/// 32 MiB limit; pages are only touched as bytes arrive). An idle connection holds no buffer.
 #[derive(Debug)]
 pub struct Splitter {
+    buf: Vec<u8>,
     state: State,
 }
 
@@ -189,74 +188,125 @@ impl Default for Splitter {
 
 impl Splitter {
     pub fn new() -> Self {
-        Splitter { state: State::IDLE }
+        Splitter { buf: Vec::new(), state: State::Frame }
+    }
+
+    /// The total length of the packet in `buf`, once its length word is in.
+    fn frame_len(&self) -> Result<Option<usize>, FrameError> {
+        match self.buf.get(..4) {
+            Some(w) => packet_len([w[0], w[1], w[2], w[3]]).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the next read goes (its bytes are appended to the vector) and how many bytes it
+    /// should ask for: the rest of the packet when its length is known, the fd dummy bytes
+    /// still due, or a chunk. Reads must then be followed by `take` until it yields nothing.
+    pub fn read_target(&mut self) -> Result<(&mut Vec<u8>, usize), FrameError> {
+        let want = match &self.state {
+            State::Fds { left, .. } => (*left as usize).saturating_sub(self.buf.len()).max(1),
+            State::Frame => match self.frame_len()? {
+                Some(total) if total > self.buf.len() => total - self.buf.len(),
+                Some(_) => 1,
+                None => READ_CHUNK - self.buf.len(),
+            },
+        };
+        self.buf.reserve(want);
+        Ok((&mut self.buf, want))
+    }
+
+    /// Takes the next complete packet out of what was read (or pushed); on an error the
+    /// stream is out of step and the splitter is left empty.
+    // C: virNetServerClientRead / virNetClientIOHandleInput (the framing part)
+    pub fn take(&mut self) -> Result<Option<Packet>, FrameError> {
+        let r = self.take_inner();
+        if r.is_err() {
+            self.buf = Vec::new();
+            self.state = State::Frame;
+        }
+        r
+    }
+
+    fn take_inner(&mut self) -> Result<Option<Packet>, FrameError> {
+        loop {
+            match std::mem::replace(&mut self.state, State::Frame) {
+                State::Fds { packet, left } => {
+                    let n = self.buf.len().min(left as usize);
+                    self.buf.drain(..n);
+                    let left = left - n as u32;
+                    if left > 0 {
+                        self.state = State::Fds { packet, left };
+                        return Ok(None);
+                    }
+                    if self.buf.is_empty() {
+                        self.buf = Vec::new();
+                    }
+                    return Ok(Some(packet));
+                }
+                State::Frame => {
+                    let Some(total) = self.frame_len()? else { return Ok(None) };
+                    if self.buf.len() < total {
+                        return Ok(None);
+                    }
+                    let rest = if self.buf.len() > total { self.buf.split_off(total) } else { Vec::new() };
+                    let mut frame = std::mem::replace(&mut self.buf, rest);
+                    frame.shrink_to_fit();
+                    let packet = Packet::parse(frame)?;
+                    if packet.nfds == 0 {
+                        return Ok(Some(packet));
+                    }
+                    let left = packet.nfds;
+                    self.state = State::Fds { packet, left };
+                }
+            }
+        }
     }
 
     /// Consumes bytes from the front of `data` and returns how many it took, with a packet if
-    /// one was completed (at most one per call: call again with the rest). A packet with fds is
-    /// returned only after its `nfds` dummy bytes were consumed; the caller pairs it with the
-    /// fds that came in the control data. An error means the stream is out of step.
-    // C: virNetServerClientRead / virNetClientIOHandleInput (the framing part)
+    /// one was completed (at most one per call: call again with the rest). It never takes a
+    /// byte beyond the packet in progress. A packet with fds is returned only after its
+    /// `nfds` dummy bytes were consumed; the caller pairs it with the fds that came in the
+    /// control data. An error means the stream is out of step.
     pub fn push(&mut self, data: &[u8]) -> Result<(usize, Option<Packet>), FrameError> {
         let mut used = 0;
         loop {
-            let rest = &data[used..];
-            // The state is taken out while it is worked on: on an error it stays idle.
-            self.state = match mem::replace(&mut self.state, State::IDLE) {
-                State::Length { mut word, mut have } => {
-                    let n = rest.len().min(4 - have);
-                    word[have..have + n].copy_from_slice(&rest[..n]);
-                    have += n;
-                    used += n;
-                    if have < 4 {
-                        self.state = State::Length { word, have };
-                        return Ok((used, None));
+            let need = match &self.state {
+                State::Fds { left, .. } => *left as usize,
+                State::Frame => match self.frame_len() {
+                    Ok(Some(total)) => total - self.buf.len(),
+                    Ok(None) => 4 - self.buf.len(),
+                    Err(e) => {
+                        self.buf = Vec::new();
+                        return Err(e);
                     }
-                    let total = packet_len(word)?;
-                    let mut buf = Vec::with_capacity(total);
-                    buf.extend_from_slice(&word);
-                    State::Body { buf, total }
-                }
-                State::Body { mut buf, total } => {
-                    let n = rest.len().min(total - buf.len());
-                    buf.extend_from_slice(&rest[..n]);
-                    used += n;
-                    if buf.len() < total {
-                        self.state = State::Body { buf, total };
-                        return Ok((used, None));
-                    }
-                    let packet = Packet::parse(buf)?;
-                    if packet.nfds == 0 {
-                        return Ok((used, Some(packet)));
-                    }
-                    let left = packet.nfds;
-                    State::Fds { packet, left }
-                }
-                State::Fds { packet, mut left } => {
-                    let n = rest.len().min(left as usize);
-                    left -= n as u32;
-                    used += n;
-                    if left > 0 {
-                        self.state = State::Fds { packet, left };
-                        return Ok((used, None));
-                    }
-                    return Ok((used, Some(packet)));
-                }
+                },
             };
+            let n = need.min(data.len() - used);
+            if self.buf.len() == 4 && matches!(self.state, State::Frame) {
+                // The length word is in: size the buffer for the whole packet once.
+                self.buf.reserve_exact(need);
+            }
+            self.buf.extend_from_slice(&data[used..used + n]);
+            used += n;
+            if let Some(p) = self.take()? {
+                return Ok((used, Some(p)));
+            }
+            if used == data.len() {
+                return Ok((used, None));
+            }
         }
     }
 
     /// True between packets (no partial packet held).
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Length { have: 0, .. })
+        self.buf.is_empty() && matches!(self.state, State::Frame)
     }
 
-    /// Bytes held for the packet in progress.
+    /// Bytes held for the packet in progress (and any that followed it in a read).
     pub fn buffered(&self) -> usize {
         match &self.state {
-            State::Length { have, .. } => *have,
-            State::Body { buf, .. } => buf.len(),
-            State::Fds { packet, .. } => packet.buf.len(),
+            State::Frame => self.buf.len(),
+            State::Fds { packet, .. } => packet.buf.len() + self.buf.len(),
         }
     }
 
@@ -265,7 +315,7 @@ impl Splitter {
     pub fn fds_pending(&self) -> u32 {
         match &self.state {
             State::Fds { left, .. } => *left,
-            _ => 0,
+            State::Frame => 0,
         }
     }
 }

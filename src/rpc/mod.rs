@@ -3,6 +3,7 @@ pub mod client;
 pub mod conn;
 pub mod keepalive;
 pub mod message;
+pub mod netclient;
 pub mod netdaemon;
 pub mod program;
 pub mod protocol;

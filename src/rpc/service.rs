@@ -1,11 +1,38 @@
-//! One listening service: a socket (or several, for TCP on v4 and v6), its auth type and
-//! read-only flag (libvirt's rpc/virnetserverservice.c).
+//! One listening service: a socket (or several, for TCP on v4 and v6), its auth type,
+//! transport and read-only flag (libvirt's rpc/virnetserverservice.c).
 
 use std::path::PathBuf;
 
-use crate::remote::config::AuthType;
-use crate::rpc::client::Transport;
 use crate::rpc::socket::Listener;
+
+/// How a service authenticates its clients (REMOTE_AUTH_*; libvirt's
+/// VIR_NET_SERVER_SERVICE_AUTH_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum AuthType {
+    None = 0,
+    Sasl = 1,
+    Polkit = 2,
+}
+
+impl AuthType {
+    /// The config file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::None => "none",
+            AuthType::Sasl => "sasl",
+            AuthType::Polkit => "polkit",
+        }
+    }
+}
+
+/// Client transport as the admin program reports it (admin_client_transport).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Unix = 0,
+    Tcp = 1,
+    Tls = 2,
+}
 
 pub struct Service {
     /// The systemd socket unit name that identifies it under socket activation.

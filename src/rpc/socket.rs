@@ -202,6 +202,9 @@ pub fn resolve_service(service: &str) -> Option<u16> {
     Some(u16::from_be(unsafe { (*ent).s_port } as u16))
 }
 
+/// The largest plaintext a TLS record carries.
+const TLS_RECORD_MAX: usize = 16 * 1024;
+
 /// A listening socket of any family.
 #[derive(Debug)]
 pub enum Listener {
@@ -304,6 +307,22 @@ impl Stream {
             Stream::Unix(s) => sys::recv_with_fds(s.as_raw_fd(), buf, fds),
             Stream::Tcp(s) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
+        }
+    }
+
+    /// Reads at most `max` bytes appended to `buf`; on UNIX sockets also collects passed fds.
+    pub fn read_append(&mut self, buf: &mut Vec<u8>, max: usize, fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => sys::recv_append(s.as_raw_fd(), buf, max, Some(fds)),
+            Stream::Tcp(s) => sys::recv_append(s.as_raw_fd(), buf, max, None),
+            Stream::Tls(s) => {
+                // One TLS record at most comes out of a read: no need to zero more.
+                let old = buf.len();
+                buf.resize(old + max.min(TLS_RECORD_MAX), 0);
+                let r = s.read(&mut buf[old..]);
+                buf.truncate(old + *r.as_ref().unwrap_or(&0));
+                r
+            }
         }
     }
 

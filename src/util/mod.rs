@@ -5,6 +5,7 @@ pub mod log;
 pub mod memtrim;
 pub mod paths;
 pub mod pidfile;
+pub mod ratelimit;
 pub mod sys;
 pub mod systemd;
 

@@ -165,9 +165,37 @@ pub fn group_id(name: &str) -> Option<u32> {
 /// Receives into `buf`, appending any SCM_RIGHTS descriptors to `fds` (made close-on-exec).
 /// Returns the number of bytes read (0 at end of stream).
 pub fn recv_with_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of its length.
+    unsafe { recv_raw(fd, buf.as_mut_ptr(), buf.len(), Some(fds)) }
+}
+
+/// Reads at most `max` bytes and appends them to `buf` (no zero-filling: straight into its
+/// spare capacity). With `fds`, the read is a recvmsg that also collects passed descriptors.
+pub fn recv_append(fd: RawFd, buf: &mut Vec<u8>, max: usize, fds: Option<&mut Vec<OwnedFd>>) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: the spare capacity is valid for writes of `len` bytes; recv_raw writes at most
+    // that many and reports how many, and exactly those are then marked initialised.
+    let n = unsafe { recv_raw(fd, spare.as_mut_ptr().cast::<u8>(), len, fds) }?;
+    // SAFETY: n <= len bytes past the old length were written by the kernel.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// recvmsg into `len` bytes at `ptr`, collecting SCM_RIGHTS descriptors when `fds` is given
+/// (plain read otherwise).
+///
+/// # Safety
+/// `ptr` must be valid for writes of `len` bytes.
+unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize, fds: Option<&mut Vec<OwnedFd>>) -> io::Result<usize> {
+    let Some(fds) = fds else {
+        // SAFETY: the caller guarantees ptr/len.
+        return cvt_retry(|| unsafe { libc::read(fd, ptr.cast(), len) }).map(|n| n as usize);
+    };
     const MAX_FDS: usize = 32;
     let mut cmsg_space = [0u64; (MAX_FDS * 4 + 64) / 8];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr() as *mut libc::c_void, iov_len: buf.len() };
+    let mut iov = libc::iovec { iov_base: ptr as *mut libc::c_void, iov_len: len };
     // SAFETY: msghdr is plain old data, so all-zero is a valid value.
     let mut msg: libc::msghdr = unsafe { zeroed() };
     msg.msg_iov = &mut iov;
@@ -405,6 +433,42 @@ pub fn ignore_sigpipe() {
     // SAFETY: installing SIG_IGN for SIGPIPE is always sound.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// What a non-blocking connect to a UNIX socket gave.
+#[derive(Debug)]
+pub enum Connect {
+    Connected(OwnedFd),
+    /// The listener's backlog is full (EAGAIN): try again later.
+    Busy,
+}
+
+/// Connects a non-blocking, close-on-exec UNIX stream socket to `path`. A UNIX connect
+/// never blocks on a non-blocking socket: it completes at once or fails, EAGAIN meaning the
+/// listener's accept queue is full.
+// C: virNetSocketNewConnectUNIX
+pub fn connect_unix_nonblocking(path: &Path) -> io::Result<Connect> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain old data, so all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { zeroed() };
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long"));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: socket(2) with constant arguments.
+    let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: fd was just created and is owned by nobody else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    // SAFETY: addr is a valid sockaddr_un of at least `len` bytes.
+    match cvt_retry(|| unsafe { libc::connect(fd, &addr as *const _ as *const libc::sockaddr, len) }) {
+        Ok(_) => Ok(Connect::Connected(owned)),
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(Connect::Busy),
+        Err(e) => Err(e),
     }
 }
 

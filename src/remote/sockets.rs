@@ -1,6 +1,10 @@
-//! Which daemon serves a URI, and where its socket is (libvirt's util/viruri.c parsing and
-//! remote/remote_sockets.c `remoteSplitURIScheme`, `remoteGetUNIXSocket`, plus
+//! Which daemon serves a URI, and where its socket is (libvirt's remote/remote_sockets.c
+//! `remoteSplitURIScheme`, `remoteGetUNIXSocket`, with util/viruri.c parsing and
 //! remote_daemon_dispatch.c `remoteDispatchProbeURI`).
+//!
+//! The daemon alone decides which socket serves a URI: the transport parameters a client
+//! may put in its URI (`socket=`, `mode=`, `command=`...) are client-side settings in
+//! libvirt; here they are never used to pick a socket and are not passed upstream.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +45,8 @@ impl std::fmt::Display for UriError {
             UriError::InProcess(u) => {
                 write!(f, "URI '{u}' is served by a driver that runs inside libvirt's own processes; no daemon socket serves it here")
             }
-            UriError::UnknownDriver(u) => write!(f, "no connection driver available for {u}"),
+            // VIR_ERR_NO_CONNECT's own text already says "no connection driver available for".
+            UriError::UnknownDriver(u) => write!(f, "{u}"),
             UriError::BadPath { uri, path } => {
                 write!(f, "unexpected {} URI path '{path}', try {}:///system or ///session", scheme_of(uri), scheme_of(uri))
             }
@@ -207,11 +212,47 @@ pub fn resolve(text: &str, readonly: bool, env: &Env) -> Result<Target, UriError
         "/session" => true,
         p => return Err(UriError::BadPath { uri: text.to_string(), path: p.to_string() }),
     };
-    let explicit = uri.params.iter().find(|(k, _)| k == "socket").map(|(_, v)| PathBuf::from(v));
-    let socket = explicit.unwrap_or_else(|| socket_dir(session, env).join(socket_name(driver, readonly, session)));
-    let path = if uri.path.is_empty() || uri.path == "/" { "/system" } else { uri.path.as_str() };
-    Ok(Target { driver, socket, uri: format!("{drv_scheme}://{path}") })
+    let socket = socket_dir(session, env).join(socket_name(driver, readonly, session));
+    let mut upstream = format!("{drv_scheme}://{}", uri.path);
+    let kept: Vec<String> = uri
+        .params
+        .iter()
+        .filter(|(k, _)| {
+            let transport = TRANSPORT_PARAMS.contains(&k.as_str());
+            if transport {
+                log::debug!("URI parameter '{k}' ignored: the daemon picks the socket that serves '{text}'");
+            }
+            !transport
+        })
+        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+        .collect();
+    if !kept.is_empty() {
+        upstream.push('?');
+        upstream.push_str(&kept.join("&"));
+    }
+    Ok(Target { driver, socket, uri: upstream })
 }
+
+/// The URI parameters libvirt's remote driver reads on the client side to choose and set
+/// up its transport (remote_driver.c doRemoteOpen); they do not travel upstream.
+const TRANSPORT_PARAMS: &[&str] = &[
+    "name",
+    "command",
+    "socket",
+    "auth",
+    "netcat",
+    "keyfile",
+    "sshauth",
+    "known_hosts",
+    "known_hosts_verify",
+    "no_sanity",
+    "no_verify",
+    "no_tty",
+    "pkipath",
+    "tls_priority",
+    "mode",
+    "proxy",
+];
 
 /// For a client that sent no URI: the first daemon whose socket exists, in libvirt's order.
 // C: remoteDispatchProbeURI
@@ -304,9 +345,24 @@ mod tests {
     }
 
     #[test]
-    fn resolve_socket_param_wins() {
-        let t = resolve("qemu:///system?socket=/tmp/s", false, &env()).unwrap();
-        assert_eq!(t.socket, PathBuf::from("/tmp/s"));
+    fn resolve_socket_param_is_ignored_and_not_passed_on() {
+        let t = resolve("qemu:///system?socket=/tmp/s&mode=direct", false, &env()).unwrap();
+        assert_eq!(t.socket, PathBuf::from("/run/libvirt/virtqemud-sock"));
+        assert_eq!(t.uri, "qemu:///system");
+    }
+
+    #[test]
+    fn resolve_keeps_driver_params_and_path() {
+        let t = resolve("qemu:///system?socket=/tmp/s&foo=1", false, &env()).unwrap();
+        assert_eq!(t.uri, "qemu:///system?foo=1");
+        // The path goes upstream as given: the daemon answers for "/" itself.
+        assert_eq!(resolve("qemu:///", false, &env()).unwrap().uri, "qemu:///");
+    }
+
+    #[test]
+    fn unknown_driver_message_is_the_uri_alone() {
+        // virsh prefixes VIR_ERR_NO_CONNECT with "no connection driver available for".
+        assert_eq!(resolve("bogus:///system", false, &env()).unwrap_err().to_string(), "bogus:///system");
     }
 
     #[test]

@@ -1,15 +1,17 @@
-//! One client's connection to the daemon behind the proxy: its socket, its open handshake
-//! and keepalive (the client-side role libvirt's virtproxyd plays through rpc/virnetclient.c
-//! and remote/remote_driver.c `doRemoteOpen`).
+//! The client side of one connection to another daemon: its socket, its open handshake and
+//! keepalive (libvirt's rpc/virnetclient.c, with the handshake of remote/remote_driver.c
+//! `doRemoteOpen`). The relay (`remote::relay`) keeps one per client and daemon.
 //!
 //! The handshake mirrors what a libvirt client does: AUTH_LIST (then AUTH_POLKIT if that is
 //! what the daemon offers), CONNECT_SUPPORTS_FEATURE(PROGRAM_KEEPALIVE), CONNECT_OPEN, and
-//! CONNECT_SET_IDENTITY with our client's identity. Serials of these calls are our own; no
-//! client packet is relayed before the handshake ends, so they cannot be confused.
+//! CONNECT_SET_IDENTITY with the identity we established for our client (never one the
+//! client claimed). Serials of these calls are our own; no client packet is relayed before
+//! the handshake ends, so they cannot be confused.
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::time::Instant;
 
 use crate::remote::protocol::*;
 use crate::rpc::client::Identity;
@@ -21,7 +23,8 @@ use crate::rpc::protocol::{
     REMOTE_PROC_AUTH_POLKIT, REMOTE_PROC_CONNECT_OPEN, REMOTE_PROC_CONNECT_SET_IDENTITY, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE,
     REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, VIR_ERR_AUTH_FAILED, VIR_FROM_REMOTE,
 };
-use crate::rpc::socket::{self, Stream};
+use crate::rpc::socket::Stream;
+use crate::util::sys;
 use crate::xdr::{TypedParam, TypedParamValue, Xdr};
 
 /// Where the handshake stands; each phase waits for the reply to one call.
@@ -44,7 +47,7 @@ pub struct OpenRequest {
 }
 
 #[derive(Debug)]
-pub struct Upstream {
+pub struct NetClient {
     pub conn: PacketConn,
     pub phase: Phase,
     serial: u32,
@@ -88,8 +91,8 @@ pub fn connect_error(path: &Path, e: &std::io::Error) -> RemoteError {
     )
 }
 
-/// What one read from the daemon gave (`Upstream::read_step`).
-pub(crate) enum ReadStep {
+/// What one read from the daemon gave (`NetClient::read_step`).
+pub enum ReadStep {
     /// Packets may be queued in `rx`; read again after routing them.
     More,
     /// Packets may be queued; the socket is drained, wait for the next edge.
@@ -100,12 +103,13 @@ pub(crate) enum ReadStep {
     Died(i32, String),
 }
 
-impl Upstream {
+impl NetClient {
     /// Reads once from the daemon into `rx` and says what to do next.
-    pub(crate) fn read_step(&mut self, scratch: &mut [u8]) -> ReadStep {
-        match self.conn.read_once(scratch, &mut self.rx) {
+    // C: virNetClientIOHandleInput
+    pub fn read_step(&mut self) -> ReadStep {
+        match self.conn.read_once(&mut self.rx) {
             ReadOutcome::Data { drained, .. } => {
-                self.keepalive.on_packet(std::time::Instant::now());
+                self.keepalive.on_packet(Instant::now());
                 if drained {
                     ReadStep::Drained
                 } else {
@@ -135,20 +139,26 @@ impl Upstream {
         Some(false)
     }
 
-    /// Connects to the daemon's socket; the handshake starts with `start`.
-    pub fn connect(path: &Path, request: OpenRequest, ka_interval: i32, ka_count: u32) -> std::io::Result<Upstream> {
-        let s = socket::connect_unix(path)?;
-        Ok(Upstream {
+    /// Tries to connect to the daemon's socket without blocking: Ok(None) when its accept
+    /// queue is full (try again later). The handshake starts with `start`.
+    // C: virNetClientNewUNIX
+    pub fn connect(path: &Path, request: &OpenRequest, ka_interval: i32, ka_count: u32) -> std::io::Result<Option<NetClient>> {
+        let fd = match sys::connect_unix_nonblocking(path)? {
+            sys::Connect::Connected(fd) => fd,
+            sys::Connect::Busy => return Ok(None),
+        };
+        let s = mio::net::UnixStream::from_std(std::os::unix::net::UnixStream::from(fd));
+        Ok(Some(NetClient {
             conn: PacketConn::new(Stream::Unix(s)),
             phase: Phase::AuthList,
             serial: 0,
             pending_serial: 0,
-            request,
+            request: request.clone(),
             keepalive: KeepAlive::new(ka_interval, ka_count),
             keepalive_ok: false,
             paused: false,
             rx: VecDeque::new(),
-        })
+        }))
     }
 
     fn call(&mut self, proc_: i32, args: &impl Xdr) {
@@ -283,13 +293,13 @@ mod tests {
     fn identity_params_include_known_fields_only() {
         let id =
             Identity { uid: Some(1000), gid: Some(100), pid: Some(42), start_time: 7, user_name: Some("u".into()), ..Identity::default() };
-        let p = Upstream::identity_params(&id);
+        let p = NetClient::identity_params(&id);
         let names: Vec<&str> = p.iter().map(|t| t.field.as_str()).collect();
         assert_eq!(names, ["user-name", "unix-user-id", "unix-group-id", "process-id", "process-time"]);
     }
 
     #[test]
     fn identity_params_empty_identity_is_empty() {
-        assert!(Upstream::identity_params(&Identity::default()).is_empty());
+        assert!(NetClient::identity_params(&Identity::default()).is_empty());
     }
 }
