@@ -851,7 +851,7 @@ fn process_packet(core: &mut Core, driver: &mut dyn Driver, cid: ClientId, pkt: 
         c.call_started();
     }
     if h.status != proto::MessageStatus::Ok {
-        core.reply_error(cid, &h, &program::unexpected_status(h.status as u32));
+        core.reply_error(cid, &h, &program::unexpected_status(pkt.status_word()));
         return;
     }
     if is_admin {
