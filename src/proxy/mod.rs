@@ -71,7 +71,7 @@ pub struct ProxyDriver {
 }
 
 fn not_open() -> RemoteError {
-    program::internal(proto::VIR_FROM_REMOTE, "hypervisor connection not open")
+    program::internal(proto::VIR_FROM_RPC, "hypervisor connection not open")
 }
 
 fn socket_closed() -> RemoteError {
@@ -125,7 +125,7 @@ impl ProxyDriver {
         let client_ro = client.readonly;
         let Some(pc) = self.pc(cid) else { return };
         if pc.state != State::Idle {
-            core.reply_error(cid, &pkt.header, &program::internal(proto::VIR_FROM_REMOTE, "connection already open"));
+            core.reply_error(cid, &pkt.header, &program::internal(proto::VIR_FROM_RPC, "connection already open"));
             return;
         }
         let args: ConnectOpenArgs = match program::args(&pkt) {
