@@ -351,3 +351,30 @@ fn hyper_and_double_take_every_bit_pattern() {
     assert_eq!((w.a, w.b, w.c.to_bits()), (i64::MIN, u64::MAX, 0x7ff8_0000_0000_0001));
     assert_eq!(encode_to_vec(&w), b);
 }
+
+/// Writes seeds of the lenient encodings into the xdr fuzz corpus; run with
+/// `cargo test --lib write_lenient_xdr_seeds -- --ignored` from the package root.
+#[test]
+#[ignore]
+fn write_lenient_xdr_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/xdr");
+    let seed = |name: &str, selector: u8, bytes: &[u8]| {
+        let mut v = vec![selector];
+        v.extend_from_slice(bytes);
+        std::fs::write(dir.join(name), v).expect("write corpus");
+    };
+    // Option<String>: go-libvirt's "value follows" word, 4 bytes after it.
+    seed("optional_string_le_flag", 3, &OPEN_NAME_PRESENT_LE);
+    #[rustfmt::skip]
+    let mixed = [
+        0xff, 0xff, 0xff, 0xff, // a: bool, all ones
+        0x01, 0x00, 0x00, 0x00, // b: value follows, little-endian one
+        0x00, 0x00, 0x00, 0x05, // b length: 5
+        b'a', 0x00, b'b', b'c', // a NUL inside
+        b'd', 0xaa, 0xbb, 0xcc, // last byte + padding, not zero
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, // c: 16 bytes
+        0x7f, 0xf8, 0, 0, 0, 0, 0, 1, // d: a NaN
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // e: u64::MAX
+    ];
+    seed("mixed_lenient", 10, &mixed);
+}

@@ -149,3 +149,20 @@ fn fd_count_exactly_at_maximum_is_accepted_one_over_fails() {
     over[31] = 33;
     assert_eq!(Packet::parse(over.to_vec()), Err(FrameError::TooManyFds { nfds: 33 }));
 }
+
+/// Writes seeds of the lenient packets into the frame fuzz corpus; run with
+/// `cargo test --lib write_lenient_frame_seeds -- --ignored` from the package root.
+#[test]
+#[ignore]
+fn write_lenient_frame_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/frame");
+    let seed = |name: &str, bytes: &[u8]| {
+        let mut v = vec![0x33]; // chunking seed
+        v.extend_from_slice(bytes);
+        std::fs::write(dir.join(name), v).expect("write corpus");
+    };
+    seed("go_open_trailing", &GOLDEN_GO_OPEN_TRAILING);
+    seed("unknown_type_then_ping", &GOLDEN_UNKNOWN_TYPE_THEN_PING);
+    seed("call_status_minus_one", &GOLDEN_CALL_STATUS_MINUS_ONE);
+    seed("call_32_fds", &[&GOLDEN_CALL_32_FDS[..], &[0u8; 32]].concat());
+}
