@@ -34,9 +34,9 @@ pub use typed_param::{
 };
 
 #[cfg(test)]
-pub(crate) mod tests;
-#[cfg(test)]
 mod lenient_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 /// Default maximum length of a string: VIR_NET_MESSAGE_STRING_MAX, REMOTE_STRING_MAX and
 /// ADMIN_STRING_MAX are all 4 MiB.

@@ -19,9 +19,9 @@ use crate::rpc::protocol::{
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod lenient_tests;
+#[cfg(test)]
+mod tests;
 
 /// Offset of the payload in a packet without fds.
 const PAYLOAD_OFFSET: usize = VIR_NET_MESSAGE_MIN_PACKET;
