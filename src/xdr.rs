@@ -2,19 +2,26 @@
 //! `Xdr` trait and the `xdr_struct!` macro (mirrors the rpcgen output libvirt builds from
 //! `rpc/virnetprotocol.x` and `remote/remote_protocol.x`, decoded with glibc/libtirpc `xdr_*`).
 //!
-//! Where our decoder differs from glibc/libtirpc (libvirt's XDR library), on purpose:
-//! - `bool` and optional-data flags must be 0 or 1 (the C library takes any non-zero as true);
-//! - strings must not contain NUL (C would silently cut them there) and must be valid UTF-8
-//!   (C accepts any bytes; libvirt itself only ever produces UTF-8). `Reader::string_bytes`
-//!   gives the raw bytes for the rare caller that must accept anything.
-//! - Padding bytes after opaque data and strings must be present but are not checked to be
-//!   zero, exactly like the C library.
-//! - `Reader::finish` rejects trailing bytes; libvirt's payload decoder does NOT (it ignores
-//!   whatever follows the decoded value), so `decode_prefix` is the libvirt-compatible form and
-//!   `decode_exact` the strict one.
+//! The decoder accepts exactly what libvirt's C decoders accept (docs/xdr.md has the table):
+//! - `bool` and the "value follows" word of optional data: any non-zero word is true
+//!   (xdr_bool, and xdr_pointer on top of it);
+//! - enums are raw values (xdr_enum does no range check); a union whose discriminant has no
+//!   arm fails;
+//! - padding bytes after opaque data and strings must be present, their value is not checked;
+//! - a length or count over its maximum fails (exactly the maximum is fine), and so does input
+//!   that ends early;
+//! - a string holding a NUL reads as the C string libvirt sees: the bytes before the first NUL
+//!   (all of its bytes and padding are still consumed);
+//! - bytes after a payload are ignored (virNetMessageDecodePayload does not look at them):
+//!   `decode_prefix` is that rule, `decode_exact` a stricter helper for tests.
 //!
-//! Every length and count is checked against its maximum and against the bytes actually
-//! left before anything is allocated.
+//! One deliberate difference: strings must be valid UTF-8 (C takes any bytes); a string that
+//! is not fails to decode. `Reader::string_bytes` gives the raw bytes where a caller must take
+//! anything.
+//!
+//! The encoder is canonical: bools and flags 0 or 1, zero padding. Every length and count is
+//! checked against its maximum and against the bytes actually left before anything is
+//! allocated.
 use std::fmt;
 
 mod fuzz;
@@ -26,6 +33,8 @@ pub use typed_param::{
     VIR_TYPED_PARAM_LLONG, VIR_TYPED_PARAM_STRING, VIR_TYPED_PARAM_UINT, VIR_TYPED_PARAM_ULLONG,
 };
 
+#[cfg(test)]
+mod lenient_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -47,8 +56,6 @@ pub const fn pad_len(n: usize) -> usize {
 /// Why a string was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadStringKind {
-    /// A NUL byte inside the string (C would cut the string there).
-    EmbeddedNul { at: usize },
     /// Not valid UTF-8.
     InvalidUtf8 { valid_up_to: usize },
 }
@@ -60,13 +67,9 @@ pub enum XdrError {
     Truncated { what: &'static str, need: usize, have: usize },
     /// A length or count is over the maximum the protocol allows for `what`.
     TooLong { what: &'static str, len: u32, max: u32 },
-    /// An XDR bool that is neither 0 nor 1.
-    BadBool(u32),
-    /// The "value follows" flag of optional data that is neither 0 nor 1.
-    BadOptional(u32),
     /// An enum value or union discriminant that `what` does not know.
     BadDiscriminant { what: &'static str, value: i32 },
-    /// A string that is not a clean C string in UTF-8.
+    /// A string that is not valid UTF-8.
     BadString(BadStringKind),
     /// Bytes left over after the value (strict decoding only).
     TrailingBytes(usize),
@@ -81,12 +84,7 @@ impl fmt::Display for XdrError {
             XdrError::TooLong { what, len, max } => {
                 write!(f, "{what} length {len} exceeds maximum {max}")
             }
-            XdrError::BadBool(v) => write!(f, "invalid boolean value {v}"),
-            XdrError::BadOptional(v) => write!(f, "invalid optional-data flag {v}"),
             XdrError::BadDiscriminant { what, value } => write!(f, "unknown {what} value {value}"),
-            XdrError::BadString(BadStringKind::EmbeddedNul { at }) => {
-                write!(f, "string contains a NUL byte at offset {at}")
-            }
             XdrError::BadString(BadStringKind::InvalidUtf8 { valid_up_to }) => {
                 write!(f, "string is not valid UTF-8 after {valid_up_to} bytes")
             }
@@ -187,23 +185,23 @@ impl<'a> Reader<'a> {
         self.dword("double").map(f64::from_be_bytes)
     }
 
-    /// `bool`: only 0 and 1 are accepted.
+    /// `bool`: any non-zero word is true.
+    // C: xdr_bool
     pub fn bool(&mut self) -> Result<bool, XdrError> {
-        match self.word("bool").map(u32::from_be_bytes)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(XdrError::BadBool(v)),
-        }
+        self.word("bool").map(|w| u32::from_be_bytes(w) != 0)
     }
 
-    /// An `enum` as its raw value; the caller maps it and reports
-    /// `XdrError::BadDiscriminant` for values it does not know.
+    /// An `enum` as its raw value, unchecked like C's; the caller maps it (a union reports
+    /// `XdrError::BadDiscriminant` for a value without an arm).
+    // C: xdr_enum
     #[inline]
     pub fn enum_i32(&mut self) -> Result<i32, XdrError> {
         self.word("enum").map(i32::from_be_bytes)
     }
 
-    /// `opaque name[n]`: `n` bytes and their padding (which must be present).
+    /// `opaque name[n]`: `n` bytes and their padding (which must be present; its value is
+    /// not looked at).
+    // C: xdr_opaque
     pub fn opaque_fixed(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
         let padded =
             n.checked_add(pad_len(n)).ok_or(XdrError::Truncated { what: "opaque data", need: usize::MAX, have: self.remaining() })?;
@@ -211,6 +209,7 @@ impl<'a> Reader<'a> {
         Ok(&s[..n])
     }
 
+    // C: xdr_bytes, xdr_string (the length word, its maximum, the bytes, the padding)
     fn counted(&mut self, what: &'static str, max: u32) -> Result<&'a [u8], XdrError> {
         let len = self.word(what).map(u32::from_be_bytes)?;
         if len > max {
@@ -226,16 +225,18 @@ impl<'a> Reader<'a> {
         self.counted("opaque data", max)
     }
 
-    /// `string name<max>` as raw bytes, refusing only an embedded NUL.
+    /// `string name<max>` as the C string libvirt gets: the bytes up to the first NUL (the
+    /// whole string and its padding are consumed), any bytes.
+    // C: xdr_string
     pub fn string_bytes(&mut self, max: u32) -> Result<&'a [u8], XdrError> {
         let s = self.counted("string", max)?;
-        if let Some(at) = s.iter().position(|&b| b == 0) {
-            return Err(XdrError::BadString(BadStringKind::EmbeddedNul { at }));
-        }
-        Ok(s)
+        Ok(match s.iter().position(|&b| b == 0) {
+            Some(nul) => &s[..nul],
+            None => s,
+        })
     }
 
-    /// `string name<max>` borrowed from the input: no NUL, valid UTF-8.
+    /// `string name<max>` borrowed from the input, cut at a NUL as C reads it; valid UTF-8.
     pub fn str(&mut self, max: u32) -> Result<&'a str, XdrError> {
         let s = self.string_bytes(max)?;
         std::str::from_utf8(s).map_err(|e| XdrError::BadString(BadStringKind::InvalidUtf8 { valid_up_to: e.valid_up_to() }))
@@ -249,6 +250,7 @@ impl<'a> Reader<'a> {
     /// The element count of `T name<max>`. Checks it against `max` and against the bytes
     /// left (each element takes at least `min_elem_size` bytes), so that the caller can
     /// reserve room for the elements safely.
+    // C: xdr_array (the count and its maximum)
     pub fn array_len(&mut self, max: u32, min_elem_size: usize) -> Result<usize, XdrError> {
         let len = self.word("array length").map(u32::from_be_bytes)?;
         if len > max {
@@ -263,13 +265,11 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    /// The flag in front of optional data (`T *name`): true when a value follows.
+    /// The flag in front of optional data (`T *name`): any non-zero word means a value
+    /// follows.
+    // C: xdr_pointer (which reads the flag with xdr_bool)
     pub fn optional(&mut self) -> Result<bool, XdrError> {
-        match self.word("optional-data flag").map(u32::from_be_bytes)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(XdrError::BadOptional(v)),
-        }
+        self.word("optional-data flag").map(|w| u32::from_be_bytes(w) != 0)
     }
 }
 
@@ -345,6 +345,7 @@ impl Writer {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
+    /// `bool`: 0 or 1.
     pub fn bool(&mut self, v: bool) {
         self.u32(u32::from(v));
     }
@@ -375,7 +376,7 @@ impl Writer {
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
 
-    /// The flag in front of optional data.
+    /// The flag in front of optional data: 0 or 1.
     pub fn optional(&mut self, present: bool) {
         self.u32(u32::from(present));
     }
@@ -404,11 +405,13 @@ pub trait XdrBounded: Sized {
 
 /// Decodes one `T` from the start of `buf` and ignores what follows, as libvirt's
 /// `virNetMessageDecodePayload` does.
+// C: virNetMessageDecodePayload
 pub fn decode_prefix<T: Xdr>(buf: &[u8]) -> Result<T, XdrError> {
     T::decode(&mut Reader::new(buf))
 }
 
-/// Decodes one `T` that must fill `buf` exactly.
+/// Decodes one `T` that must fill `buf` exactly (stricter than libvirt: for tests and for
+/// data that is not a message payload).
 pub fn decode_exact<T: Xdr>(buf: &[u8]) -> Result<T, XdrError> {
     let mut r = Reader::new(buf);
     let v = T::decode(&mut r)?;

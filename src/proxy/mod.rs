@@ -55,7 +55,7 @@ pub struct ProxyProgram {
 }
 
 fn not_open() -> RemoteError {
-    program::internal(proto::VIR_FROM_REMOTE, "hypervisor connection not open")
+    program::internal(proto::VIR_FROM_RPC, "hypervisor connection not open")
 }
 
 fn socket_closed() -> RemoteError {
@@ -91,7 +91,7 @@ impl ProxyProgram {
         let identity = client.identity.clone();
         let client_ro = client.readonly;
         if self.state(cid) != State::Idle {
-            return core.reply_error(cid, &pkt.header, &program::internal(proto::VIR_FROM_REMOTE, "connection already open"));
+            return core.reply_error(cid, &pkt.header, &program::internal(proto::VIR_FROM_RPC, "connection already open"));
         }
         let args: ConnectOpenArgs = match program::args(&pkt) {
             Ok(a) => a,

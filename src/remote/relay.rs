@@ -200,7 +200,7 @@ impl Relay {
     // C: doRemoteOpen
     pub fn open(&mut self, core: &mut Core, key: LinkKey, spec: OpenSpec) -> Result<(), RemoteError> {
         if self.by_key.contains_key(&key) {
-            return Err(crate::rpc::program::internal(proto::VIR_FROM_REMOTE, "connection already open"));
+            return Err(crate::rpc::program::internal(proto::VIR_FROM_RPC, "connection already open"));
         }
         let idx = match self.free.pop() {
             Some(i) => i,

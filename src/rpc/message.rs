@@ -5,21 +5,28 @@
 //! A packet is `len:u32` (counting itself) + the 24-byte header + for `*_WITH_FDS` types an
 //! `nfds:u32` + the payload. After a packet with fds, the stream carries one dummy byte per
 //! fd, each sent with its fd by a separate sendmsg; they are not counted in `len`.
+//!
+//! What is accepted follows libvirt (docs/xdr.md): any header enum value decodes; a packet of
+//! unknown type is dropped and the stream stays in step; an unknown status reads as ERROR
+//! (`Packet::status_word` keeps the number); bytes after a payload are ignored.
 use std::fmt;
 
 use crate::rpc::protocol::{
-    Header, MessageStatus, MessageType, RemoteError, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM,
+    Header, MessageStatus, MessageType, RemoteError, WireHeader, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM,
     KEEPALIVE_PROTOCOL_VERSION, VIR_NET_MESSAGE_LEN_MAX, VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_MIN_PACKET, VIR_NET_MESSAGE_NUM_FDS_MAX,
 };
 use crate::xdr::{Reader, Writer, Xdr, XdrError};
 
+#[cfg(test)]
+mod lenient_tests;
 #[cfg(test)]
 mod tests;
 
 /// Offset of the payload in a packet without fds.
 const PAYLOAD_OFFSET: usize = VIR_NET_MESSAGE_MIN_PACKET;
 
-/// A framing error. All of them leave the byte stream out of step: close the connection.
+/// A framing error. All of them but `UnknownType` leave the byte stream out of step: close
+/// the connection. (`Splitter` never returns `UnknownType`: it drops such a packet.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
     /// The length word is smaller than a length word plus a header.
@@ -30,6 +37,8 @@ pub enum FrameError {
     LengthMismatch { word: u32, actual: usize },
     /// The header does not decode.
     Header(XdrError),
+    /// A header `type` outside virNetMessageType: libvirt's server drops such a packet.
+    UnknownType { type_: i32 },
     /// A `*_WITH_FDS` packet too short to hold its fd count.
     NumFds(XdrError),
     /// More fds than VIR_NET_MESSAGE_NUM_FDS_MAX, received or to send.
@@ -55,6 +64,7 @@ impl fmt::Display for FrameError {
                 write!(f, "packet length word says {word} bytes but {actual} were given")
             }
             FrameError::Header(e) => write!(f, "Unable to decode message header: {e}"),
+            FrameError::UnknownType { type_ } => write!(f, "Unexpected message type {}", *type_ as u32),
             FrameError::MissingFds { expected, got } => {
                 write!(f, "packet announced {expected} file descriptors but {got} arrived")
             }
@@ -103,6 +113,11 @@ pub struct Packet {
 
 impl Packet {
     /// Checks a complete packet and decodes its header (and fd count).
+    ///
+    /// The header enums decode whatever their value (xdr_enum). A `type` libvirt does not know
+    /// is `FrameError::UnknownType` (libvirt's server drops such a packet without an answer).
+    /// A `status` it does not know reads as ERROR: libvirt answers such a call "Unexpected
+    /// message status N" (N from `status_word`) and ends such a stream as aborted.
     // C: virNetMessageDecodeHeader, virNetMessageDecodeNumFDs
     pub fn parse(buf: Vec<u8>) -> Result<Packet, FrameError> {
         if buf.len() < VIR_NET_MESSAGE_LEN_MAX {
@@ -114,7 +129,12 @@ impl Packet {
             return Err(FrameError::LengthMismatch { word: u32::from_be_bytes(word), actual: buf.len() });
         }
         let mut r = Reader::new(&buf[VIR_NET_MESSAGE_LEN_MAX..]);
-        let header = Header::decode(&mut r).map_err(FrameError::Header)?;
+        let wire = WireHeader::decode(&mut r).map_err(FrameError::Header)?;
+        // C: virNetServerProgramDispatch (an unexpected type is dropped)
+        let type_ = MessageType::from_i32(wire.type_).ok_or(FrameError::UnknownType { type_: wire.type_ })?;
+        // C: virNetServerProgramDispatchCall ("Unexpected message status %u"), daemonStreamHandleWrite
+        let status = MessageStatus::from_i32(wire.status).unwrap_or(MessageStatus::Error);
+        let header = Header { prog: wire.prog, vers: wire.vers, proc_: wire.proc_, type_, serial: wire.serial, status };
         let nfds = if header.type_.has_fds() {
             let n = r.u32().map_err(FrameError::NumFds)?;
             if n > VIR_NET_MESSAGE_NUM_FDS_MAX {
@@ -125,6 +145,13 @@ impl Packet {
             0
         };
         Ok(Packet { buf, header, nfds })
+    }
+
+    /// The header's status word as received (a value outside virNetMessageStatus reads as
+    /// ERROR in `header.status`; this is the number libvirt reports for it).
+    pub fn status_word(&self) -> u32 {
+        const AT: usize = VIR_NET_MESSAGE_LEN_MAX + 20;
+        self.buf.get(AT..AT + 4).map_or(self.header.status as u32, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// Offset of the payload in `buf`.
@@ -251,7 +278,15 @@ impl Splitter {
                     let rest = if self.buf.len() > total { self.buf.split_off(total) } else { Vec::new() };
                     let mut frame = std::mem::replace(&mut self.buf, rest);
                     frame.shrink_to_fit();
-                    let packet = Packet::parse(frame)?;
+                    let packet = match Packet::parse(frame) {
+                        Ok(p) => p,
+                        // Dropped like libvirt's dispatcher does; the next packet follows.
+                        Err(FrameError::UnknownType { type_ }) => {
+                            log::debug!("dropping a packet of unknown type {}", type_ as u32);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     if packet.nfds == 0 {
                         return Ok(Some(packet));
                     }
@@ -416,8 +451,9 @@ pub fn stream_hole(prog: u32, vers: u32, proc_: i32, serial: u32, length: i64, f
 /// Fuzz entry point (fuzz/fuzz_targets/), also replayed over the corpus by t/fuzz_corpus.rs.
 ///
 /// Feeds the input to a `Splitter` in chunks whose sizes come from the input itself, checks
-/// that every packet it yields parses the same on its own, and that the same input fed in one
-/// piece yields the same packets.
+/// that every packet it yields parses the same on its own (packets of unknown type are dropped
+/// whatever the chunking; an unknown status reads as ERROR with its number kept), and that the
+/// same input fed in one piece yields the same packets.
 pub fn fuzz_target(data: &[u8]) {
     let Some((&seed, stream)) = data.split_first() else {
         return;
@@ -450,6 +486,8 @@ fn fuzz_split(stream: &[u8], mut next_chunk: impl FnMut() -> usize) -> (Vec<Pack
                         let again = Packet::parse(p.buf.clone()).ok();
                         assert_eq!(again.as_ref(), Some(&p));
                         assert!(p.payload().len() <= p.len());
+                        let status = MessageStatus::from_i32(p.status_word() as i32).unwrap_or(MessageStatus::Error);
+                        assert_eq!(status, p.header.status, "status word and header disagree");
                         let _ = p.decode_payload::<RemoteError>();
                         packets.push(p);
                     }

@@ -110,9 +110,10 @@ pub fn internal(domain: i32, text: &str) -> RemoteError {
     RemoteError::new(VIR_ERR_INTERNAL_ERROR, domain, Some(text))
 }
 
-/// Decodes a call's arguments; the whole payload must be consumed.
+/// Decodes a call's arguments. Bytes after them are ignored, as libvirt does.
+// C: virNetMessageDecodePayload
 pub fn args<T: Xdr>(pkt: &Packet) -> Result<T, RemoteError> {
-    crate::xdr::decode_exact::<T>(pkt.payload()).map_err(|e| {
+    pkt.decode_payload::<T>().map_err(|e| {
         log::debug!("bad payload for proc {}: {e}", pkt.header.proc_);
         decode_failed()
     })

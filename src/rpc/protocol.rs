@@ -225,31 +225,58 @@ impl Header {
     }
 }
 
-/// Unlike libvirt's generated decoder, which takes any enum value and leaves the check to the
-/// dispatcher (libvirt's server ignores packets of unknown type and answers a call with an
-/// unknown status with an error reply), ours refuses unknown `type` and `status` values.
-impl Xdr for Header {
+/// The header as libvirt's `xdr_virNetMessageHeader` decodes it: `type` and `status` are XDR
+/// enums, which `xdr_enum` takes without a range check. What an unknown value means is decided
+/// where the packet is routed (`rpc::message::Packet::parse`, as libvirt's dispatcher does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WireHeader {
+    pub prog: u32,
+    pub vers: u32,
+    pub proc_: i32,
+    pub type_: i32,
+    pub serial: u32,
+    pub status: i32,
+}
+
+impl Xdr for WireHeader {
     const MIN_SIZE: usize = VIR_NET_MESSAGE_HEADER_MAX;
 
     fn encode(&self, w: &mut Writer) {
         w.u32(self.prog);
         w.u32(self.vers);
         w.i32(self.proc_);
-        w.enum_i32(self.type_ as i32);
+        w.enum_i32(self.type_);
         w.u32(self.serial);
-        w.enum_i32(self.status as i32);
+        w.enum_i32(self.status);
+    }
+
+    // C: xdr_virNetMessageHeader
+    fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
+        Ok(WireHeader { prog: r.u32()?, vers: r.u32()?, proc_: r.i32()?, type_: r.enum_i32()?, serial: r.u32()?, status: r.enum_i32()? })
+    }
+}
+
+impl From<Header> for WireHeader {
+    fn from(h: Header) -> Self {
+        WireHeader { prog: h.prog, vers: h.vers, proc_: h.proc_, type_: h.type_ as i32, serial: h.serial, status: h.status as i32 }
+    }
+}
+
+/// The typed header: decoding it refuses a `type` or `status` outside the protocol's values.
+/// Received packets go through `WireHeader` instead, where unknown values follow libvirt's
+/// dispatcher (see `rpc::message::Packet::parse`).
+impl Xdr for Header {
+    const MIN_SIZE: usize = VIR_NET_MESSAGE_HEADER_MAX;
+
+    fn encode(&self, w: &mut Writer) {
+        WireHeader::from(*self).encode(w);
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
-        let prog = r.u32()?;
-        let vers = r.u32()?;
-        let proc_ = r.i32()?;
-        let t = r.enum_i32()?;
-        let serial = r.u32()?;
-        let s = r.enum_i32()?;
-        let type_ = MessageType::from_i32(t).ok_or(XdrError::BadDiscriminant { what: "message type", value: t })?;
-        let status = MessageStatus::from_i32(s).ok_or(XdrError::BadDiscriminant { what: "message status", value: s })?;
-        Ok(Header { prog, vers, proc_, type_, serial, status })
+        let h = WireHeader::decode(r)?;
+        let type_ = MessageType::from_i32(h.type_).ok_or(XdrError::BadDiscriminant { what: "message type", value: h.type_ })?;
+        let status = MessageStatus::from_i32(h.status).ok_or(XdrError::BadDiscriminant { what: "message status", value: h.status })?;
+        Ok(Header { prog: h.prog, vers: h.vers, proc_: h.proc_, type_, serial: h.serial, status })
     }
 }
 

@@ -305,7 +305,7 @@ pub fn process_msg(core: &mut Core, progs: &mut [Box<dyn Program>], cid: ClientI
         c.call_started();
     }
     if h.status != proto::MessageStatus::Ok {
-        core.reply_error(cid, &h, &program::unexpected_status(h.status as u32));
+        core.reply_error(cid, &h, &program::unexpected_status(pkt.status_word()));
         return;
     }
     // C: virNetServerProgramDispatchCall (needAuth)

@@ -137,7 +137,8 @@ impl ProxySetup {
             .stderr(Stdio::piped());
         let child = cmd.spawn().unwrap();
         let mut proxy = Daemon { child, dir: dir.path.clone() };
-        let ready = sockdir.join("libvirt-sock");
+        // The read-write socket is bound first, the read-only one (root only) after it.
+        let ready = sockdir.join(if as_root { "libvirt-sock-ro" } else { "libvirt-sock" });
         if !wait_for(Duration::from_secs(10), || super::is_ready(&ready)) {
             panic!("proxy did not start: {}", proxy.stderr_text());
         }
