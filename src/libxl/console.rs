@@ -22,7 +22,7 @@ use crate::rpc::netdaemon::{ClientId, Core};
 use crate::rpc::protocol::{Header, MessageStatus, MessageType, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION};
 
 /// REMOTE_PROC_DOMAIN_OPEN_CONSOLE.
-pub const PROC_DOMAIN_OPEN_CONSOLE: i32 = 201;
+pub const PROC_DOMAIN_OPEN_CONSOLE: i32 = crate::remote::procs::REMOTE_PROC_DOMAIN_OPEN_CONSOLE;
 /// VIR_DOMAIN_CONSOLE_FORCE / _SAFE.
 pub const CONSOLE_FORCE: u32 = 1;
 pub const CONSOLE_SAFE: u32 = 2;

@@ -4,4 +4,5 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod domain_proto;
+pub mod procs;
 pub mod protocol;
