@@ -749,3 +749,125 @@ print("pools again", len(c.listAllStoragePools()), flush=True)
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+const HVM_XML: &str = "<domain type='xen'>
+  <name>NAME</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+  <devices>
+    <serial type='pty'/>
+  </devices>
+</domain>
+";
+
+/// Opens `g`'s console from python3-libvirt, reads the banner, has `action` (a shell
+/// command run while the console is open) end it, and checks that the stream ends alone:
+/// the same connection lists domains afterwards.
+fn console_end_script() -> &'static str {
+    r#"
+import libvirt, os, subprocess, sys, time
+c = libvirt.open(os.environ["URI"])
+d = c.lookupByName("g")
+st = c.newStream(0)
+d.openConsole(os.environ.get("DEV") or None, st, 0)
+got = b""
+t0 = time.time()
+while b"\n" not in got and time.time() - t0 < 10:
+    got += st.recv(1024)
+print("banner:", got.decode(errors="replace").strip())
+if not os.environ["ACTION"]:
+    st.finish()
+    sys.exit(0)
+subprocess.run(os.environ["ACTION"], shell=True, check=True)
+end = None
+t0 = time.time()
+while end is None and time.time() - t0 < 10:
+    try:
+        b = st.recv(1024)
+        if b == b"":
+            end = "eof"
+    except libvirt.libvirtError as e:
+        end = "error: " + e.get_error_message()
+print("stream end:", end)
+if end == "eof":
+    st.finish()
+else:
+    try:
+        st.abort()
+    except libvirt.libvirtError:
+        pass
+print("alive:", c.isAlive())
+print("domains:", sorted(x.name() for x in c.listAllDomains()))
+"#
+}
+
+fn run_console_script(h: &Host, action: &str, dev: &str) -> String {
+    let path = h.dir.write("end.py", console_end_script());
+    let out = run_with_timeout(
+        Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()).env("ACTION", action).env("DEV", dev),
+        Duration::from_secs(60),
+    );
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{so}{}", text(&out.stderr));
+    so
+}
+
+#[test]
+fn console_stream_ends_alone_when_the_guest_stops() {
+    let h = Host::new("xend-conend");
+    let conf = h.dir.join("virtxend.conf");
+    let mut text_conf = fs::read_to_string(&conf).unwrap();
+    text_conf.push_str(&format!("log_level = 2\nlog_outputs = \"2:file:{}\"\n", h.dir.join("xend.log").display()));
+    fs::write(&conf, text_conf).unwrap();
+    let mut d = h.start();
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    let so = run_console_script(&h, &format!("virsh -q -c '{}' destroy g", h.uri()), "");
+    assert!(so.contains("banner: fakexen console of domain g"), "{so}");
+    assert!(so.contains("stream end: eof"), "{so}");
+    assert!(so.contains("alive: 1") && so.contains("domains: ['Domain-0', 'g']"), "{so}");
+    // The guest powering itself off ends the stream the same way.
+    h.virsh(&["start", "g"]);
+    let state = h.fx.env().into_iter().find(|(k, _)| k == "FAKEXEN_STATE").unwrap().1;
+    let action = format!("env -u LD_PRELOAD FAKEXEN_STATE='{state}' '{}' poweroff g", h.fx.ctl.display());
+    let so = run_console_script(&h, &action, "");
+    assert!(so.contains("stream end: eof") && so.contains("alive: 1"), "{so}");
+    assert!(d.stop().success());
+    let log = fs::read_to_string(h.dir.join("xend.log")).unwrap();
+    assert!(log.contains("ended: the domain stopped"), "log: {log}");
+}
+
+#[test]
+fn console_taken_with_force_ends_the_first_stream_only() {
+    let h = Host::new("xend-conforce");
+    let _d = h.start();
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    let take = r#"/usr/bin/python3 -c 'import libvirt, os; c = libvirt.open(os.environ["URI"]); d = c.lookupByName("g"); d.openConsole(None, c.newStream(0), libvirt.VIR_DOMAIN_CONSOLE_FORCE); print("taken")'"#;
+    let so = run_console_script(&h, take, "");
+    assert!(so.contains("stream end: error: stream had I/O failure"), "{so}");
+    assert!(so.contains("alive: 1") && so.contains("domains: ['Domain-0', 'g']"), "{so}");
+}
+
+#[test]
+fn hvm_serial_console_has_pty_and_alias_in_live_xml() {
+    let h = Host::new("xend-serial");
+    let _d = h.start();
+    let f = h.dir.write("g.xml", &HVM_XML.replace("NAME", "g"));
+    h.virsh(&["define", f.to_str().unwrap()]);
+    h.virsh(&["start", "g"]);
+    let live = h.virsh(&["dumpxml", "g"]);
+    let serial = &live[live.find("<serial type='pty'>").expect("serial")..];
+    let serial = &serial[..serial.find("</serial>").unwrap()];
+    assert!(serial.contains("<source path='/dev/pts/") && serial.contains("<alias name='serial0'/>"), "{live}");
+    let console = &live[live.find("<console type='pty'").expect("console")..];
+    let console = &console[..console.find("</console>").unwrap()];
+    assert!(console.contains("<source path='/dev/pts/") && console.contains("<target type='serial' port='0'/>"), "{live}");
+    assert!(console.contains("<alias name='serial0'/>"), "{live}");
+    // virt-manager opens it by its alias.
+    let so = run_console_script(&h, "", "serial0");
+    assert!(so.contains("banner: fakexen console of domain g"), "{so}");
+    let inactive = h.virsh(&["dumpxml", "--inactive", "g"]);
+    assert!(!inactive.contains("/dev/pts/") && !inactive.contains("<alias"), "{inactive}");
+}
