@@ -871,3 +871,128 @@ fn hvm_serial_console_has_pty_and_alias_in_live_xml() {
     let inactive = h.virsh(&["dumpxml", "--inactive", "g"]);
     assert!(!inactive.contains("/dev/pts/") && !inactive.contains("<alias"), "{inactive}");
 }
+
+/// A raw client on virtxend's socket, before any CONNECT_OPEN.
+fn raw_client(h: &Host) -> common::RawClient {
+    common::RawClient::connect(&h.sockdir.join("virtxend-sock"))
+}
+
+#[test]
+fn before_open_keepalive_is_answered_and_a_silent_client_dropped() {
+    use virtlite::remote::protocol::{SupportsFeatureArgs, SupportsFeatureRet};
+    use virtlite::rpc::protocol::{KEEPALIVE_PROC_PING, KEEPALIVE_PROGRAM, REMOTE_PROGRAM};
+    let h = Host::new("xend-ka");
+    let conf = h.dir.join("virtxend.conf");
+    let mut c = fs::read_to_string(&conf).unwrap();
+    c.push_str("keepalive_interval = 1\nkeepalive_count = 2\n");
+    fs::write(&conf, c).unwrap();
+    let _d = h.start();
+    let mut c = raw_client(&h);
+    // libvirt's remoteDispatchConnectSupportsFeature: keepalive before open, nothing else.
+    let e = c.call_err(REMOTE_PROGRAM, 8, &());
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let e = c.call_err(REMOTE_PROGRAM, 157, &());
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let e = c.call_err(REMOTE_PROGRAM, 60, &SupportsFeatureArgs { feature: 8 });
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let r: SupportsFeatureRet = c.call_ok(REMOTE_PROGRAM, 60, &SupportsFeatureArgs { feature: 10 });
+    assert_eq!(r.supported, 1);
+    // Keepalive started: PINGs come, and a client that never answers is dropped after
+    // interval * (count + 1).
+    let t0 = std::time::Instant::now();
+    let mut pings = 0;
+    while let Some(p) = c.read_packet() {
+        assert_eq!((p.header.prog, p.header.proc_), (KEEPALIVE_PROGRAM, KEEPALIVE_PROC_PING));
+        pings += 1;
+    }
+    let took = t0.elapsed();
+    assert_eq!(pings, 2);
+    assert!(took >= Duration::from_millis(2800) && took < Duration::from_millis(4500), "dropped after {took:?}");
+    // Other clients are still served.
+    assert!(h.virsh(&["list", "--all"]).contains("Domain-0"));
+}
+
+#[test]
+fn virsh_and_python_run_keepalive_with_virtxend() {
+    let h = Host::new("xend-ka2");
+    let _d = h.start();
+    for extra in [&[][..], &["-k", "1", "-K", "3"][..]] {
+        let mut cmd = Command::new("virsh");
+        cmd.args(extra)
+            .arg("-c")
+            .arg(h.uri())
+            .arg("list")
+            .env("LIBVIRT_DEBUG", "1")
+            .env("LIBVIRT_LOG_OUTPUTS", "1:stderr")
+            .env("LIBVIRT_LOG_FILTERS", "1:rpc.keepalive 1:remote 4:*");
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(60));
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("Disabling keepalive"), "{extra:?}: {err}");
+        assert!(err.contains("virKeepAliveStart"), "{extra:?}: keepalive did not start: {err}");
+    }
+    let script = r#"
+import libvirt, os, threading, time
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(os.environ["URI"])
+assert c.setKeepAlive(1, 3) == 0
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+time.sleep(3)
+assert c.isAlive() == 1
+print(sorted(d.name() for d in c.listAllDomains()))
+"#;
+    let path = h.dir.write("ka.py", script);
+    let out = run_with_timeout(Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()), Duration::from_secs(60));
+    assert!(out.status.success() && text(&out.stdout).contains("['Domain-0']"), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn newer_procedures_get_libvirts_errors_and_the_connection_goes_on() {
+    use virtlite::remote::domain_proto::StringRet;
+    use virtlite::remote::protocol::ConnectOpenArgs;
+    use virtlite::rpc::protocol::{REMOTE_PROGRAM, VIR_ERR_NO_SUPPORT, VIR_ERR_RPC};
+    let h = Host::new("xend-newer");
+    let _d = h.start();
+    let mut c = raw_client(&h);
+    c.call_ok::<()>(REMOTE_PROGRAM, 1, &ConnectOpenArgs { name: Some("xen:///system".into()), flags: 0 });
+    let unsupported = "this function is not supported by the connection driver: ";
+    // 10.2, 11.2 and 12.5 calls (numbers of remote_protocol.x): the driver lacks them.
+    for (proc_, api) in [(448, "virDomainGraphicsReload"), (449, "virDomainGetAutostartOnce"), (456, "virDomainAnnounceInterface")] {
+        let e = c.call_err(REMOTE_PROGRAM, proc_, &());
+        assert_eq!(e.code, VIR_ERR_NO_SUPPORT, "{proc_}");
+        assert_eq!(e.message.as_deref(), Some(format!("{unsupported}{api}").as_str()), "{proc_}");
+    }
+    // Events of 11.2 and 12.4 are no calls, and 457 is no procedure of any release yet:
+    // libvirt's dispatcher finds no function for them.
+    for proc_ in [453, 454, 455, 457, 100_000] {
+        let e = c.call_err(REMOTE_PROGRAM, proc_, &());
+        assert_eq!(e.code, VIR_ERR_RPC, "{proc_}");
+        assert!(e.message.as_deref().is_some_and(|m| m.ends_with(&format!("unknown procedure: {proc_}"))), "{proc_}: {e:?}");
+    }
+    let r: StringRet = c.call_ok(REMOTE_PROGRAM, 3, &());
+    assert_eq!(r.s, "Xen");
+}
+
+#[test]
+fn define_refuses_deep_nesting_and_vcpu_counts_xen_cannot_run() {
+    let h = Host::new("xend-limits");
+    let mut d = h.start();
+    let n = 20_000;
+    let deep = pv_xml("deep", &format!("<metadata>{}{}</metadata>", "<a:x xmlns:a='urn:a'>".repeat(n), "</a:x>".repeat(n)));
+    let f = h.dir.write("deep.xml", &deep);
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("Excessive depth in document: 256 use XML_PARSE_HUGE option"), "{e}");
+    let f = h.dir.write("many.xml", &pv_xml("many", "").replace("<vcpu>2</vcpu>", "<vcpu>4294967295</vcpu>"));
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("requested vcpus is greater than max allowable vcpus for the domain: 4294967295 > 512"), "{e}");
+    assert!(!h.config_file("many").exists() && !h.config_file("deep").exists());
+    // The limit itself is accepted, and the daemon is alive and serving.
+    let f = h.dir.write("max.xml", &pv_xml("max", "").replace("<vcpu>2</vcpu>", "<vcpu>512</vcpu>"));
+    h.virsh(&["define", f.to_str().unwrap()]);
+    h.virsh(&["start", "max"]);
+    assert_eq!(h.state("max"), "running");
+    assert!(matches!(d.child.try_wait(), Ok(None)), "virtxend died: {}", d.stderr_text());
+}

@@ -120,6 +120,12 @@ impl XenDriver {
                 Some(&format!("could not find capabilities for arch={arch} domaintype=xen ")),
             ));
         }
+        // libvirt itself takes any count here and then allocates for it; refuse what Xen
+        // cannot run (domain capabilities' <vcpu max>) before anything is sized by it.
+        let max = capabilities::max_vcpus(def.is_hvm());
+        if def.vcpu.max > max {
+            return Err(err(VIR_ERR_INVALID_ARG, &super::domconfig::vcpus_over_limit(def.vcpu.max, max)));
+        }
         Ok(())
     }
 
