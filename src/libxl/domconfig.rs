@@ -25,11 +25,14 @@ pub struct BuildEnv {
     pub bootloader_path: String,
     /// VNC listen address when the definition gives none (VIR_LOOPBACK_IPV4_ADDR).
     pub vnc_listen: String,
+    /// The host's CPU count (libxl_get_max_cpus): affinity maps hold no CPU beyond it, as
+    /// libxl_cpu_bitmap_alloc sizes them. None: keep every CPU the definition names.
+    pub host_cpus: Option<u32>,
 }
 
 impl Default for BuildEnv {
     fn default() -> Self {
-        BuildEnv { bootloader_path: "pygrub".to_owned(), vnc_listen: "127.0.0.1".to_owned() }
+        BuildEnv { bootloader_path: "pygrub".to_owned(), vnc_listen: "127.0.0.1".to_owned(), host_cpus: None }
     }
 }
 
@@ -148,7 +151,8 @@ fn make_build_info(def: &DomainDef, env: &BuildEnv, vfbs: &[Json]) -> Result<Jso
     b.set("avail_vcpus", bitmap(0..def.vcpus()));
     // C: libxlSetVcpuAffinities (cpuset of <vcpu> applies to every vCPU)
     if let Some(set) = def.vcpu.cpuset.as_ref().filter(|_| def.vcpu.placement == Placement::Static) {
-        let one = bitmap(set.bits().iter().copied());
+        // C: virBitmapToDataBuf into a map of the host's size (bits beyond it are dropped)
+        let one = bitmap(set.bits().iter().copied().filter(|&c| !matches!(env.host_cpus, Some(n) if c >= n)));
         b.set("vcpu_hard_affinity", Json::Array(vec![one; def.vcpu.max as usize]));
         b.set_defbool("numa_placement", false);
     }

@@ -42,7 +42,7 @@ impl XenDriver {
             obj.def = nd;
         }
         let def = obj.def.clone();
-        let env = domconfig::BuildEnv::default();
+        let env = domconfig::BuildEnv { host_cpus: self.ctx.max_cpus().ok(), ..Default::default() };
         let json = domconfig::build_domain_config_json(&def, &env).map_err(RemoteError::from)?;
         self.log_domain_start(&def.name, &json);
         let mut cfg =

@@ -179,7 +179,8 @@ pub fn fuzz_target(data: &[u8]) {
     if let Err(e) = parse_status_xml(&status) {
         panic!("status XML refused: {e}\n{status}");
     }
-    let built = super::domconfig::build_domain_config_json(&def, &super::domconfig::BuildEnv::default());
+    let env = super::domconfig::BuildEnv { host_cpus: Some(256), ..Default::default() };
+    let built = super::domconfig::build_domain_config_json(&def, &env);
     let limit = super::capabilities::max_vcpus(def.is_hvm());
     assert!(def.vcpu.max <= limit || built.is_err(), "{} vCPUs built", def.vcpu.max);
 }
