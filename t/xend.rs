@@ -749,3 +749,250 @@ print("pools again", len(c.listAllStoragePools()), flush=True)
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+const HVM_XML: &str = "<domain type='xen'>
+  <name>NAME</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+  <devices>
+    <serial type='pty'/>
+  </devices>
+</domain>
+";
+
+/// Opens `g`'s console from python3-libvirt, reads the banner, has `action` (a shell
+/// command run while the console is open) end it, and checks that the stream ends alone:
+/// the same connection lists domains afterwards.
+fn console_end_script() -> &'static str {
+    r#"
+import libvirt, os, subprocess, sys, time
+c = libvirt.open(os.environ["URI"])
+d = c.lookupByName("g")
+st = c.newStream(0)
+d.openConsole(os.environ.get("DEV") or None, st, 0)
+got = b""
+t0 = time.time()
+while b"\n" not in got and time.time() - t0 < 10:
+    got += st.recv(1024)
+print("banner:", got.decode(errors="replace").strip())
+if not os.environ["ACTION"]:
+    st.finish()
+    sys.exit(0)
+subprocess.run(os.environ["ACTION"], shell=True, check=True)
+end = None
+t0 = time.time()
+while end is None and time.time() - t0 < 10:
+    try:
+        b = st.recv(1024)
+        if b == b"":
+            end = "eof"
+    except libvirt.libvirtError as e:
+        end = "error: " + e.get_error_message()
+print("stream end:", end)
+if end == "eof":
+    st.finish()
+else:
+    try:
+        st.abort()
+    except libvirt.libvirtError:
+        pass
+print("alive:", c.isAlive())
+print("domains:", sorted(x.name() for x in c.listAllDomains()))
+"#
+}
+
+fn run_console_script(h: &Host, action: &str, dev: &str) -> String {
+    let path = h.dir.write("end.py", console_end_script());
+    let out = run_with_timeout(
+        Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()).env("ACTION", action).env("DEV", dev),
+        Duration::from_secs(60),
+    );
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{so}{}", text(&out.stderr));
+    so
+}
+
+#[test]
+fn console_stream_ends_alone_when_the_guest_stops() {
+    let h = Host::new("xend-conend");
+    let conf = h.dir.join("virtxend.conf");
+    let mut text_conf = fs::read_to_string(&conf).unwrap();
+    text_conf.push_str(&format!("log_level = 2\nlog_outputs = \"2:file:{}\"\n", h.dir.join("xend.log").display()));
+    fs::write(&conf, text_conf).unwrap();
+    let mut d = h.start();
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    let so = run_console_script(&h, &format!("virsh -q -c '{}' destroy g", h.uri()), "");
+    assert!(so.contains("banner: fakexen console of domain g"), "{so}");
+    assert!(so.contains("stream end: eof"), "{so}");
+    assert!(so.contains("alive: 1") && so.contains("domains: ['Domain-0', 'g']"), "{so}");
+    // The guest powering itself off ends the stream the same way.
+    h.virsh(&["start", "g"]);
+    let state = h.fx.env().into_iter().find(|(k, _)| k == "FAKEXEN_STATE").unwrap().1;
+    let action = format!("env -u LD_PRELOAD FAKEXEN_STATE='{state}' '{}' poweroff g", h.fx.ctl.display());
+    let so = run_console_script(&h, &action, "");
+    assert!(so.contains("stream end: eof") && so.contains("alive: 1"), "{so}");
+    assert!(d.stop().success());
+    let log = fs::read_to_string(h.dir.join("xend.log")).unwrap();
+    assert!(log.contains("ended: the domain stopped"), "log: {log}");
+}
+
+#[test]
+fn console_taken_with_force_ends_the_first_stream_only() {
+    let h = Host::new("xend-conforce");
+    let _d = h.start();
+    h.define("g", "");
+    h.virsh(&["start", "g"]);
+    let take = r#"/usr/bin/python3 -c 'import libvirt, os; c = libvirt.open(os.environ["URI"]); d = c.lookupByName("g"); d.openConsole(None, c.newStream(0), libvirt.VIR_DOMAIN_CONSOLE_FORCE); print("taken")'"#;
+    let so = run_console_script(&h, take, "");
+    assert!(so.contains("stream end: error: stream had I/O failure"), "{so}");
+    assert!(so.contains("alive: 1") && so.contains("domains: ['Domain-0', 'g']"), "{so}");
+}
+
+#[test]
+fn hvm_serial_console_has_pty_and_alias_in_live_xml() {
+    let h = Host::new("xend-serial");
+    let _d = h.start();
+    let f = h.dir.write("g.xml", &HVM_XML.replace("NAME", "g"));
+    h.virsh(&["define", f.to_str().unwrap()]);
+    h.virsh(&["start", "g"]);
+    let live = h.virsh(&["dumpxml", "g"]);
+    let serial = &live[live.find("<serial type='pty'>").expect("serial")..];
+    let serial = &serial[..serial.find("</serial>").unwrap()];
+    assert!(serial.contains("<source path='/dev/pts/") && serial.contains("<alias name='serial0'/>"), "{live}");
+    let console = &live[live.find("<console type='pty'").expect("console")..];
+    let console = &console[..console.find("</console>").unwrap()];
+    assert!(console.contains("<source path='/dev/pts/") && console.contains("<target type='serial' port='0'/>"), "{live}");
+    assert!(console.contains("<alias name='serial0'/>"), "{live}");
+    // virt-manager opens it by its alias.
+    let so = run_console_script(&h, "", "serial0");
+    assert!(so.contains("banner: fakexen console of domain g"), "{so}");
+    let inactive = h.virsh(&["dumpxml", "--inactive", "g"]);
+    assert!(!inactive.contains("/dev/pts/") && !inactive.contains("<alias"), "{inactive}");
+}
+
+/// A raw client on virtxend's socket, before any CONNECT_OPEN.
+fn raw_client(h: &Host) -> common::RawClient {
+    common::RawClient::connect(&h.sockdir.join("virtxend-sock"))
+}
+
+#[test]
+fn before_open_keepalive_is_answered_and_a_silent_client_dropped() {
+    use virtlite::remote::protocol::{SupportsFeatureArgs, SupportsFeatureRet};
+    use virtlite::rpc::protocol::{KEEPALIVE_PROC_PING, KEEPALIVE_PROGRAM, REMOTE_PROGRAM};
+    let h = Host::new("xend-ka");
+    let conf = h.dir.join("virtxend.conf");
+    let mut c = fs::read_to_string(&conf).unwrap();
+    c.push_str("keepalive_interval = 1\nkeepalive_count = 2\n");
+    fs::write(&conf, c).unwrap();
+    let _d = h.start();
+    let mut c = raw_client(&h);
+    // libvirt's remoteDispatchConnectSupportsFeature: keepalive before open, nothing else.
+    let e = c.call_err(REMOTE_PROGRAM, 8, &());
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let e = c.call_err(REMOTE_PROGRAM, 157, &());
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let e = c.call_err(REMOTE_PROGRAM, 60, &SupportsFeatureArgs { feature: 8 });
+    assert_eq!(e.message.as_deref(), Some("internal error: hypervisor connection not open"));
+    let r: SupportsFeatureRet = c.call_ok(REMOTE_PROGRAM, 60, &SupportsFeatureArgs { feature: 10 });
+    assert_eq!(r.supported, 1);
+    // Keepalive started: PINGs come, and a client that never answers is dropped after
+    // interval * (count + 1).
+    let t0 = std::time::Instant::now();
+    let mut pings = 0;
+    while let Some(p) = c.read_packet() {
+        assert_eq!((p.header.prog, p.header.proc_), (KEEPALIVE_PROGRAM, KEEPALIVE_PROC_PING));
+        pings += 1;
+    }
+    let took = t0.elapsed();
+    assert_eq!(pings, 2);
+    assert!(took >= Duration::from_millis(2800) && took < Duration::from_millis(4500), "dropped after {took:?}");
+    // Other clients are still served.
+    assert!(h.virsh(&["list", "--all"]).contains("Domain-0"));
+}
+
+#[test]
+fn virsh_and_python_run_keepalive_with_virtxend() {
+    let h = Host::new("xend-ka2");
+    let _d = h.start();
+    for extra in [&[][..], &["-k", "1", "-K", "3"][..]] {
+        let mut cmd = Command::new("virsh");
+        cmd.args(extra)
+            .arg("-c")
+            .arg(h.uri())
+            .arg("list")
+            .env("LIBVIRT_DEBUG", "1")
+            .env("LIBVIRT_LOG_OUTPUTS", "1:stderr")
+            .env("LIBVIRT_LOG_FILTERS", "1:rpc.keepalive 1:remote 4:*");
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(60));
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("Disabling keepalive"), "{extra:?}: {err}");
+        assert!(err.contains("virKeepAliveStart"), "{extra:?}: keepalive did not start: {err}");
+    }
+    let script = r#"
+import libvirt, os, threading, time
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(os.environ["URI"])
+assert c.setKeepAlive(1, 3) == 0
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+time.sleep(3)
+assert c.isAlive() == 1
+print(sorted(d.name() for d in c.listAllDomains()))
+"#;
+    let path = h.dir.write("ka.py", script);
+    let out = run_with_timeout(Command::new("/usr/bin/python3").arg(&path).env("URI", h.uri()), Duration::from_secs(60));
+    assert!(out.status.success() && text(&out.stdout).contains("['Domain-0']"), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn newer_procedures_get_libvirts_errors_and_the_connection_goes_on() {
+    use virtlite::remote::domain_proto::StringRet;
+    use virtlite::remote::protocol::ConnectOpenArgs;
+    use virtlite::rpc::protocol::{REMOTE_PROGRAM, VIR_ERR_NO_SUPPORT, VIR_ERR_RPC};
+    let h = Host::new("xend-newer");
+    let _d = h.start();
+    let mut c = raw_client(&h);
+    c.call_ok::<()>(REMOTE_PROGRAM, 1, &ConnectOpenArgs { name: Some("xen:///system".into()), flags: 0 });
+    let unsupported = "this function is not supported by the connection driver: ";
+    // 10.2, 11.2 and 12.5 calls (numbers of remote_protocol.x): the driver lacks them.
+    for (proc_, api) in [(448, "virDomainGraphicsReload"), (449, "virDomainGetAutostartOnce"), (456, "virDomainAnnounceInterface")] {
+        let e = c.call_err(REMOTE_PROGRAM, proc_, &());
+        assert_eq!(e.code, VIR_ERR_NO_SUPPORT, "{proc_}");
+        assert_eq!(e.message.as_deref(), Some(format!("{unsupported}{api}").as_str()), "{proc_}");
+    }
+    // Events of 11.2 and 12.4 are no calls, and 457 is no procedure of any release yet:
+    // libvirt's dispatcher finds no function for them.
+    for proc_ in [453, 454, 455, 457, 100_000] {
+        let e = c.call_err(REMOTE_PROGRAM, proc_, &());
+        assert_eq!(e.code, VIR_ERR_RPC, "{proc_}");
+        assert!(e.message.as_deref().is_some_and(|m| m.ends_with(&format!("unknown procedure: {proc_}"))), "{proc_}: {e:?}");
+    }
+    let r: StringRet = c.call_ok(REMOTE_PROGRAM, 3, &());
+    assert_eq!(r.s, "Xen");
+}
+
+#[test]
+fn define_refuses_deep_nesting_and_vcpu_counts_xen_cannot_run() {
+    let h = Host::new("xend-limits");
+    let mut d = h.start();
+    let n = 20_000;
+    let deep = pv_xml("deep", &format!("<metadata>{}{}</metadata>", "<a:x xmlns:a='urn:a'>".repeat(n), "</a:x>".repeat(n)));
+    let f = h.dir.write("deep.xml", &deep);
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("Excessive depth in document: 256 use XML_PARSE_HUGE option"), "{e}");
+    let f = h.dir.write("many.xml", &pv_xml("many", "").replace("<vcpu>2</vcpu>", "<vcpu>4294967295</vcpu>"));
+    let e = h.virsh_err(&h.uri(), &["define", f.to_str().unwrap()]);
+    assert!(e.contains("requested vcpus is greater than max allowable vcpus for the domain: 4294967295 > 512"), "{e}");
+    assert!(!h.config_file("many").exists() && !h.config_file("deep").exists());
+    // The limit itself is accepted, and the daemon is alive and serving.
+    let f = h.dir.write("max.xml", &pv_xml("max", "").replace("<vcpu>2</vcpu>", "<vcpu>512</vcpu>"));
+    h.virsh(&["define", f.to_str().unwrap()]);
+    h.virsh(&["start", "max"]);
+    assert_eq!(h.state("max"), "running");
+    assert!(matches!(d.child.try_wait(), Ok(None)), "virtxend died: {}", d.stderr_text());
+}

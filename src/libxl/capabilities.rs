@@ -182,14 +182,27 @@ fn guest_xml(x: &mut String, g: &GuestCap, os_type: &str, machine: &str) {
     x.push_str("  </guest>\n\n");
 }
 
+/// Most vCPUs of a fully virtualised guest (libxl_capabilities.c HVM_MAX_VCPUS).
+pub const HVM_MAX_VCPUS: u32 = 128;
+/// Most vCPUs of a PV or PVH guest (libxl_capabilities.c PV_MAX_VCPUS).
+pub const PV_MAX_VCPUS: u32 = 512;
+
+/// The vCPU limit domain capabilities report for a guest kind.
+pub fn max_vcpus(hvm: bool) -> u32 {
+    if hvm {
+        HVM_MAX_VCPUS
+    } else {
+        PV_MAX_VCPUS
+    }
+}
+
 /// The domain capabilities XML of one machine type (virsh domcapabilities).
 // C: libxlMakeDomainCapabilities (formatted as virDomainCapsFormat would)
 pub fn domain_capabilities_xml(emulator: &str, machine: &str, arch: &str) -> String {
     let hvm = machine == "xenfv";
     let mut x = String::from("<domainCapabilities>\n");
     let _ = writeln!(x, "  <path>{emulator}</path>\n  <domain>xen</domain>\n  <machine>{machine}</machine>\n  <arch>{arch}</arch>");
-    // HVM_MAX_VCPUS for fully virtualised guests, else Xen's domain limit.
-    let _ = writeln!(x, "  <vcpu max='{}'/>\n  <iothreads supported='no'/>", if hvm { 128 } else { 512 });
+    let _ = writeln!(x, "  <vcpu max='{}'/>\n  <iothreads supported='no'/>", max_vcpus(hvm));
     x.push_str("  <os supported='yes'>\n");
     if hvm {
         let _ = writeln!(x, "    <loader supported='yes'>\n      <value>{XEN_FIRMWARE_DIR}/hvmloader</value>");

@@ -8,6 +8,7 @@
 use super::capabilities;
 use super::dispatch::*;
 use super::domain_def::DomainState;
+use super::domain_dev::{ChrType, ConsoleTarget};
 use super::domain_event::*;
 use super::domain_obj::DomainObj;
 use super::domain_xml::{self, FormatFlags, ParseFlags};
@@ -118,6 +119,12 @@ impl XenDriver {
                 VIR_FROM_CAPABILITIES,
                 Some(&format!("could not find capabilities for arch={arch} domaintype=xen ")),
             ));
+        }
+        // libvirt itself takes any count here and then allocates for it; refuse what Xen
+        // cannot run (domain capabilities' <vcpu max>) before anything is sized by it.
+        let max = capabilities::max_vcpus(def.is_hvm());
+        if def.vcpu.max > max {
+            return Err(err(VIR_ERR_INVALID_ARG, &super::domconfig::vcpus_over_limit(def.vcpu.max, max)));
         }
         Ok(())
     }
@@ -363,21 +370,28 @@ impl XenDriver {
         check_flags(a.flags, super::console::CONSOLE_FORCE, "libxlDomainOpenConsole")?;
         let i = self.active_not_dom0(&a.dom)?;
         let o = self.obj(i)?;
-        let consoles = &o.def.devices.consoles;
+        let dev = &o.def.devices;
+        // A named device is a serial port by its alias; else the first console (the HVM
+        // one that stands for serial port 0 is that port).
         let chr = match &a.dev_name {
-            None => consoles.first(),
-            Some(n) => consoles.iter().find(|c| c.alias.as_deref() == Some(n.as_str())).or_else(|| {
-                let idx: usize = n.strip_prefix("console").and_then(|x| x.parse().ok())?;
-                consoles.get(idx)
-            }),
+            Some(n) => dev.serials.iter().find(|s| s.alias.as_deref() == Some(n.as_str())),
+            None => match dev.consoles.first() {
+                Some(c) if c.console_target == Some(ConsoleTarget::Serial) => dev.serials.first(),
+                other => other,
+            },
         };
-        let dev = a.dev_name.as_deref().unwrap_or("console");
         let Some(chr) = chr else {
-            return Err(err(VIR_ERR_INTERNAL_ERROR, &format!("cannot find character device {dev}")));
+            return Err(err(
+                VIR_ERR_INTERNAL_ERROR,
+                &format!("cannot find character device {}", a.dev_name.as_deref().unwrap_or("<null>")),
+            ));
         };
-        let path = match (&chr.path, chr.chr_type.as_str()) {
-            (Some(p), "pty") => p.clone(),
-            _ => return Err(err(VIR_ERR_INTERNAL_ERROR, &format!("character device {dev} is not using a PTY"))),
+        let path = match (&chr.path, chr.chr_type) {
+            (Some(p), ChrType::Pty) => p.clone(),
+            _ => {
+                let dev = a.dev_name.as_deref().or(chr.alias.as_deref()).unwrap_or("<null>");
+                return Err(err(VIR_ERR_INTERNAL_ERROR, &format!("character device {dev} is not using a PTY")));
+            }
         };
         let uuid = o.def.uuid;
         match self.consoles.open(core, cid, serial, uuid, &path, a.flags & super::console::CONSOLE_FORCE != 0) {

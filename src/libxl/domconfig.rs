@@ -12,7 +12,7 @@ use super::conf_util::{mac_format, uuid_format};
 use super::domain_def::*;
 use super::domain_dev::*;
 use super::error::ConfError;
-use crate::rpc::protocol::{VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_INVALID, VIR_FROM_LIBXL};
+use crate::rpc::protocol::{VIR_ERR_INVALID_ARG, VIR_ERR_NO_SUPPORT, VIR_ERR_OPERATION_INVALID, VIR_FROM_LIBXL};
 
 /// First VNC port; libxl's vnc display number counts from it (LIBXL_VNC_PORT_MIN).
 pub const LIBXL_VNC_PORT_MIN: i32 = 5900;
@@ -25,11 +25,14 @@ pub struct BuildEnv {
     pub bootloader_path: String,
     /// VNC listen address when the definition gives none (VIR_LOOPBACK_IPV4_ADDR).
     pub vnc_listen: String,
+    /// The host's CPU count (libxl_get_max_cpus): affinity maps hold no CPU beyond it, as
+    /// libxl_cpu_bitmap_alloc sizes them. None: keep every CPU the definition names.
+    pub host_cpus: Option<u32>,
 }
 
 impl Default for BuildEnv {
     fn default() -> Self {
-        BuildEnv { bootloader_path: "pygrub".to_owned(), vnc_listen: "127.0.0.1".to_owned() }
+        BuildEnv { bootloader_path: "pygrub".to_owned(), vnc_listen: "127.0.0.1".to_owned(), host_cpus: None }
     }
 }
 
@@ -123,6 +126,12 @@ fn round_up_mib(kib: u64) -> u64 {
     kib.div_ceil(1024).saturating_mul(1024)
 }
 
+/// The refusal of a definition with more vCPUs than its kind of guest may have.
+// C: libxlDomainSetVcpusFlags ("requested vcpus is greater than max allowable vcpus")
+pub fn vcpus_over_limit(n: u32, max: u32) -> String {
+    format!("requested vcpus is greater than max allowable vcpus for the domain: {n} > {max}")
+}
+
 /// A libxl_bitmap as JSON: the list of set bits.
 fn bitmap(bits: impl Iterator<Item = u32>) -> Json {
     Json::Array(bits.map(|b| Json::Int(i64::from(b))).collect())
@@ -132,12 +141,18 @@ fn bitmap(bits: impl Iterator<Item = u32>) -> Json {
 fn make_build_info(def: &DomainDef, env: &BuildEnv, vfbs: &[Json]) -> Result<Json, ConfError> {
     let hvm = def.is_hvm();
     let pvh = def.os.os_type == OsType::XenPvh;
+    // The vCPU count sizes the bitmaps and affinity lists below: never above Xen's limit.
+    let max = super::capabilities::max_vcpus(hvm);
+    if def.vcpu.max > max {
+        return Err(ConfError::new(VIR_ERR_INVALID_ARG, VIR_FROM_LIBXL, vcpus_over_limit(def.vcpu.max, max)));
+    }
     let mut b = Json::obj();
     b.set_int("max_vcpus", i64::from(def.vcpu.max));
     b.set("avail_vcpus", bitmap(0..def.vcpus()));
     // C: libxlSetVcpuAffinities (cpuset of <vcpu> applies to every vCPU)
     if let Some(set) = def.vcpu.cpuset.as_ref().filter(|_| def.vcpu.placement == Placement::Static) {
-        let one = bitmap(set.bits().iter().copied());
+        // C: virBitmapToDataBuf into a map of the host's size (bits beyond it are dropped)
+        let one = bitmap(set.bits().iter().copied().filter(|&c| !matches!(env.host_cpus, Some(n) if c >= n)));
         b.set("vcpu_hard_affinity", Json::Array(vec![one; def.vcpu.max as usize]));
         b.set_defbool("numa_placement", false);
     }

@@ -354,7 +354,7 @@ impl XenDriver {
     }
 }
 
-const PROC_DOMAIN_EVENT_LIFECYCLE: i32 = 107;
+const PROC_DOMAIN_EVENT_LIFECYCLE: i32 = crate::remote::procs::REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE;
 
 /// The host UUID from /etc/machine-id (libvirt's host_uuid_source = "machine-id" form).
 fn host_uuid() -> Option<String> {

@@ -5,6 +5,7 @@
 use log::{debug, info, warn};
 
 use super::domain_def::{DomainState, LifecycleAction};
+use super::domain_dev::{ChrType, ConsoleTarget};
 use super::domain_event::*;
 use super::domain_xml::{self, FormatFlags};
 use super::domconfig;
@@ -41,7 +42,7 @@ impl XenDriver {
             obj.def = nd;
         }
         let def = obj.def.clone();
-        let env = domconfig::BuildEnv::default();
+        let env = domconfig::BuildEnv { host_cpus: self.ctx.max_cpus().ok(), ..Default::default() };
         let json = domconfig::build_domain_config_json(&def, &env).map_err(RemoteError::from)?;
         self.log_domain_start(&def.name, &json);
         let mut cfg =
@@ -115,27 +116,45 @@ impl XenDriver {
         }
     }
 
-    /// Puts the pty paths libxl allocated into the live XML of a PV console.
+    /// Puts the pty paths libxl allocated into the live XML: the consoles (the HVM console
+    /// that stands for serial port 0 through that port), then every serial port, which
+    /// also gets its alias `serialN` (what `virsh console --devname` and virt-manager name).
     // C: libxlConsoleCallback
     fn fill_console_paths(&mut self, i: usize) {
         let Some(obj) = self.doms.get(i) else { return };
         let domid = obj.def.id as u32;
-        let pv = obj.def.is_pv() || !obj.def.is_hvm();
-        let mut paths = Vec::new();
-        for (n, c) in obj.def.devices.consoles.iter().enumerate() {
-            if c.chr_type.as_str() != "pty" {
-                continue;
-            }
-            let kind = if pv || n > 0 { ConsoleType::Pv } else { ConsoleType::Serial };
-            if let Ok(p) = self.ctx.console_tty(domid, n as u32, kind) {
-                paths.push((n, p));
+        let dev = &obj.def.devices;
+        // (is a serial port, index in its list, port)
+        let mut wanted: Vec<(bool, usize, i32)> = Vec::new();
+        for (n, c) in dev.consoles.iter().enumerate() {
+            if n == 0 && c.console_target == Some(ConsoleTarget::Serial) {
+                if let Some(s) = dev.serials.first().filter(|s| s.chr_type == ChrType::Pty) {
+                    wanted.push((true, 0, s.port));
+                }
+            } else if c.chr_type == ChrType::Pty {
+                wanted.push((false, n, c.port));
             }
         }
-        if let Some(obj) = self.doms.get_mut(i) {
-            for (n, p) in paths {
-                if let Some(c) = obj.def.devices.consoles.get_mut(n) {
-                    c.path = Some(p);
-                }
+        for (n, s) in dev.serials.iter().enumerate() {
+            if s.chr_type == ChrType::Pty && !wanted.contains(&(true, n, s.port)) {
+                wanted.push((true, n, s.port));
+            }
+        }
+        let mut paths = Vec::new();
+        for (serial, n, port) in wanted {
+            let kind = if serial { ConsoleType::Serial } else { ConsoleType::Pv };
+            if let Ok(p) = self.ctx.console_tty(domid, port.max(0) as u32, kind) {
+                paths.push((serial, n, p));
+            }
+        }
+        let Some(obj) = self.doms.get_mut(i) else { return };
+        for (n, s) in obj.def.devices.serials.iter_mut().enumerate() {
+            s.alias = Some(format!("serial{n}"));
+        }
+        for (serial, n, p) in paths {
+            let list = if serial { &mut obj.def.devices.serials } else { &mut obj.def.devices.consoles };
+            if let Some(c) = list.get_mut(n) {
+                c.path = Some(p).filter(|p| !p.is_empty());
             }
         }
     }
@@ -148,10 +167,14 @@ impl XenDriver {
         obj.death = None;
         obj.def.id = -1;
         obj.set_state(state, reason);
-        for c in obj.def.devices.consoles.iter_mut() {
-            if c.chr_type.as_str() == "pty" {
+        let dev = &mut obj.def.devices;
+        for c in dev.consoles.iter_mut().chain(dev.serials.iter_mut()) {
+            if c.chr_type == ChrType::Pty {
                 c.path = None;
             }
+        }
+        for s in dev.serials.iter_mut() {
+            s.alias = s.alias.take().filter(|a| a.starts_with("ua-"));
         }
         let name = obj.def.name.clone();
         self.stopped.push(obj.def.uuid);

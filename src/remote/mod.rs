@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod domain_proto;
+pub mod procs;
 pub mod protocol;
 pub mod relay;
 pub mod sockets;

@@ -7,7 +7,6 @@ pub mod netclient;
 pub mod netdaemon;
 pub mod program;
 pub mod protocol;
-pub mod remote_procs;
 pub mod sasl;
 pub mod server;
 pub mod service;

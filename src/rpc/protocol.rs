@@ -8,7 +8,7 @@ use crate::xdr::{Reader, Writer, Xdr, XdrError};
 use crate::xdr_struct;
 
 mod virerror;
-pub use super::remote_procs::{remote_proc_name, REMOTE_PROC_LAST};
+pub use crate::remote::procs::{remote_proc_name, REMOTE_PROC_LAST};
 pub use virerror::*;
 
 // ---- Limits (virnetprotocol.x; values of libvirt 9.0) ----

@@ -142,8 +142,21 @@ fn parse_oversize_input_is_refused() {
 
 #[test]
 fn parse_deep_nesting_is_refused() {
-    let deep = format!("<domain type='xen'><metadata>{}{}</metadata></domain>", "<a:x xmlns:a='urn:a'>".repeat(200), "</a:x>".repeat(200));
-    err(&deep);
+    // domain and metadata are levels 1 and 2: 254 more reach libxml2's limit of 256.
+    let nest = |n| format!("<domain type='xen'><metadata>{}{}</metadata></domain>", "<a:x xmlns:a='urn:a'>".repeat(n), "</a:x>".repeat(n));
+    let m = err(&nest(255));
+    assert_eq!(m, "(domain_definition):1: Excessive depth in document: 256 use XML_PARSE_HUGE option");
+    let m = err(&nest(254));
+    assert!(!m.contains("Excessive depth"), "{m}");
+}
+
+#[test]
+fn depth_scan_skips_comments_cdata_and_quoted_markup() {
+    let inner = "<!-- <a><a><a> --><![CDATA[<a><a>]]><?pi <a> ?><x a='<a>' b=\"/>\"/>";
+    let xml =
+        format!("<domain type='xen'><metadata>{}{inner}{}</metadata></domain>", "<a:x xmlns:a='urn:a'>".repeat(253), "</a:x>".repeat(253));
+    // 2 + 253 + the empty <x/> = 256: accepted by the scan (the parser then judges it).
+    assert!(super::check_depth(&xml).is_ok());
 }
 
 #[test]
@@ -165,5 +178,35 @@ fn parse_status_without_domain_is_refused() {
     match parse_status_xml("<domstatus state='running' reason='booted' pid='0'/>") {
         Ok(_) => panic!("accepted"),
         Err(e) => assert_eq!(e.message(), "internal error: no domain config"),
+    }
+}
+
+#[test]
+fn parse_nesting_twenty_thousand_deep_is_refused_without_recursing() {
+    // roxmltree builds its tree recursively: without the check on the raw text first, this
+    // overflowed the stack of the daemon's thread.
+    let n = 20_000;
+    let deep = format!("<domain type='xen'><metadata>{}{}</metadata></domain>", "<a:x xmlns:a='urn:a'>".repeat(n), "</a:x>".repeat(n));
+    let m = std::thread::Builder::new().stack_size(256 * 1024).spawn(move || err(&deep)).unwrap().join().expect("no stack overflow");
+    assert!(m.contains("Excessive depth in document"), "{m}");
+}
+
+#[test]
+fn vcpu_count_above_xen_limit_fails_the_libxl_build_not_the_allocator() {
+    use crate::libxl::domconfig::{build_domain_config_json, BuildEnv};
+    // HVM's has a cpuset: one affinity map per vCPU would be built from the count.
+    for (xml, max) in [(PV, 512u32), (HVM, 128)] {
+        let old = if xml == PV { ">2</vcpu>" } else { ">4</vcpu>" };
+        let over = xml.replace(old, ">4294967295</vcpu>");
+        assert!(over.contains("4294967295"), "test XML has no {old}");
+        let def = parse_domain_xml(&over, ParseFlags::default()).expect("the parser takes any unsigned count, as libvirt's");
+        let e = build_domain_config_json(&def, &BuildEnv::default()).expect_err("over Xen's limit");
+        assert_eq!(
+            e.message(),
+            format!("invalid argument: requested vcpus is greater than max allowable vcpus for the domain: 4294967295 > {max}")
+        );
+        let at = xml.replace(old, &format!(">{max}</vcpu>"));
+        let def = parse_domain_xml(&at, ParseFlags::default()).unwrap();
+        assert!(build_domain_config_json(&def, &BuildEnv::default()).is_ok());
     }
 }

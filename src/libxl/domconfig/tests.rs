@@ -237,3 +237,15 @@ fn json_same_as_ignores_member_order() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn build_affinity_holds_only_host_cpus() {
+    // 512 vCPUs pinned to CPUs 0-16383: one map per vCPU, each cut to the host's size, as
+    // libxl_cpu_bitmap_alloc sizes them (else 8 million entries were built).
+    let xml = pv_with("", "").replacen("<os>", "<vcpu cpuset='0-16383'>512</vcpu><os>", 1);
+    let env = BuildEnv { host_cpus: Some(8), ..Default::default() };
+    let j = build_domain_config(&parse(&xml), &env).unwrap_or_else(|e| panic!("{e}"));
+    let Some(Json::Array(maps)) = j.get("b_info").and_then(|b| b.get("vcpu_hard_affinity")) else { panic!("no affinity") };
+    assert_eq!(maps.len(), 512);
+    assert!(maps.iter().all(|m| *m == Json::Array((0..8).map(Json::Int).collect())));
+}

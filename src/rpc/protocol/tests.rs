@@ -201,7 +201,7 @@ fn error_domain_numbers_match_virterror_h() {
 fn remote_proc_name_covers_the_table() {
     assert_eq!(remote_proc_name(REMOTE_PROC_CONNECT_OPEN), Some("REMOTE_PROC_CONNECT_OPEN"));
     assert_eq!(remote_proc_name(REMOTE_PROC_CONNECT_SET_IDENTITY), Some("REMOTE_PROC_CONNECT_SET_IDENTITY"));
-    assert_eq!(remote_proc_name(REMOTE_PROC_LAST), Some("REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE"));
+    assert_eq!(remote_proc_name(REMOTE_PROC_LAST), Some("REMOTE_PROC_DOMAIN_ANNOUNCE_INTERFACE"));
     assert_eq!(remote_proc_name(0), None);
     assert_eq!(remote_proc_name(REMOTE_PROC_LAST + 1), None);
     assert_eq!(remote_proc_name(i32::MIN), None);
