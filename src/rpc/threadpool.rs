@@ -1,7 +1,10 @@
 //! A pool of worker threads for handlers that may block (libvirt's util/virthreadpool.c).
 //!
-//! `min_workers` threads are started up front and more, up to `max_workers`, when a job
-//! finds every worker busy. `prio_workers` extra threads serve only high-priority jobs, so
+//! No thread starts before the first job: a daemon that never hands work to its pool (all
+//! of virtproxyd's work is non-blocking I/O on the loop thread) runs no idle threads. With
+//! the first job `min_workers` threads start, and more, up to `max_workers`, when a job
+//! finds every worker busy. (libvirt starts `min_workers` at once; virt-admin's
+//! srv-threadpool-info shows nWorkers 0 until then.) `prio_workers` extra threads serve only high-priority jobs, so
 //! that cheap calls are answered while ordinary workers are stuck in slow calls. The numbers
 //! are what virt-admin's srv-threadpool-info shows and srv-threadpool-set changes.
 
@@ -60,6 +63,8 @@ struct State {
     n_prio: usize,
     free_prio: usize,
     prio_to_retire: usize,
+    /// The first job came: the minimum and priority workers run.
+    started: bool,
     quit: bool,
 }
 
@@ -98,17 +103,19 @@ impl ThreadPool {
             prio_cond: Condvar::new(),
             quit_cond: Condvar::new(),
         });
-        let pool = ThreadPool { shared };
-        {
-            let mut st = pool.shared.lock();
-            for _ in 0..min {
-                pool.spawn(&mut st, false)?;
-            }
-            for _ in 0..prio {
-                pool.spawn(&mut st, true)?;
-            }
+        Ok(ThreadPool { shared })
+    }
+
+    /// Starts the minimum and priority workers (at the first job).
+    fn start(&self, st: &mut State) -> Result<(), PoolError> {
+        st.started = true;
+        for _ in 0..st.min {
+            self.spawn(st, false)?;
         }
-        Ok(pool)
+        for _ in 0..st.prio_target {
+            self.spawn(st, true)?;
+        }
+        Ok(())
     }
 
     fn spawn(&self, st: &mut State, prio: bool) -> Result<(), PoolError> {
@@ -131,7 +138,13 @@ impl ThreadPool {
     // C: virThreadPoolSendJob
     pub fn submit(&self, job: Job, priority: bool) -> Result<(), PoolError> {
         let mut st = self.shared.lock();
-        if st.free_workers == st.to_retire && st.n_workers < st.max {
+        if !st.started {
+            // The fresh minimum workers take this job (a pool with min 0 gets one now).
+            self.start(&mut st)?;
+            if st.n_workers == 0 {
+                self.spawn(&mut st, false)?;
+            }
+        } else if st.free_workers == st.to_retire && st.n_workers < st.max {
             self.spawn(&mut st, false)?;
         }
         st.jobs.push_back((job, priority));
@@ -167,6 +180,12 @@ impl ThreadPool {
         }
         st.min = new_min;
         st.max = new_max;
+        if !st.started {
+            if let Some(p) = prio {
+                st.prio_target = p;
+            }
+            return Ok(());
+        }
         let live = st.n_workers - st.to_retire;
         if live < new_min {
             for _ in live..new_min {
@@ -297,8 +316,18 @@ mod tests {
     }
 
     #[test]
-    fn new_starts_min_workers() {
+    fn new_starts_no_thread() {
         let pool = ThreadPool::new("t", 2, 4, 1).unwrap();
+        let p = pool.params();
+        assert_eq!((p.min_workers, p.max_workers, p.prio_workers, p.n_workers, p.free_workers), (2, 4, 1, 0, 0));
+    }
+
+    #[test]
+    fn first_job_starts_min_workers() {
+        let pool = ThreadPool::new("t", 2, 4, 1).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(1).unwrap()), false).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
         let p = wait_until(&pool, |p| p.free_workers == 2);
         assert_eq!((p.min_workers, p.max_workers, p.prio_workers, p.n_workers, p.free_workers), (2, 4, 1, 2, 2));
     }
@@ -360,6 +389,8 @@ mod tests {
     #[test]
     fn set_params_lowers_and_raises_workers() {
         let pool = ThreadPool::new("t", 3, 5, 0).unwrap();
+        pool.submit(Box::new(|| {}), false).unwrap();
+        wait_until(&pool, |p| p.free_workers == 3);
         pool.set_params(Some(1), Some(1), None).unwrap();
         let p = wait_until(&pool, |p| p.n_workers == 1);
         assert_eq!((p.min_workers, p.max_workers, p.n_workers), (1, 1, 1));
