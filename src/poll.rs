@@ -159,18 +159,9 @@ impl SignalPipe {
         let wr = Arc::new(wr);
         let mut ids = Vec::new();
         for &sig in signals {
-            let w = wr.as_raw_fd();
-            let byte = sig as u8;
-            // SAFETY: the closure only performs write(2) on a non-blocking pipe whose write
-            // end stays open for as long as the handler is registered (we keep `_wr` alive
-            // and unregister in Drop), which is async-signal-safe.
-            let id = unsafe {
-                signal_hook::low_level::register(sig, move || {
-                    let b = [byte];
-                    libc::write(w, b.as_ptr() as *const libc::c_void, 1);
-                })
-            }?;
-            ids.push(id);
+            // The write end stays open while the handler is registered: we keep `_wr` and
+            // unregister in Drop.
+            ids.push(sys::signal_to_pipe(sig, wr.as_raw_fd())?);
         }
         Ok(SignalPipe { rd, _wr: wr, ids })
     }
@@ -242,8 +233,7 @@ mod tests {
     #[test]
     fn signal_pipe_reports_raised_signal() {
         let p = SignalPipe::new(&[libc::SIGUSR2]).unwrap();
-        // SAFETY: raising a signal we installed a handler for.
-        unsafe { libc::raise(libc::SIGUSR2) };
+        sys::raise(libc::SIGUSR2);
         assert_eq!(p.drain(), vec![libc::SIGUSR2]);
         assert!(p.drain().is_empty());
     }

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -53,13 +53,6 @@ impl fmt::Display for SocketError {
 
 impl std::error::Error for SocketError {}
 
-fn set_backlog(fd: RawFd, backlog: u32) -> io::Result<()> {
-    let b = backlog.min(i32::MAX as u32) as libc::c_int;
-    // SAFETY: listen(2) on a socket we own; calling it again only updates the backlog.
-    sys::cvt(unsafe { libc::listen(fd, b) })?;
-    Ok(())
-}
-
 /// Removes a socket file left by a daemon that is gone; refuses if someone still listens.
 fn clear_stale(path: &Path) -> Result<(), SocketError> {
     let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
@@ -91,7 +84,7 @@ pub fn listen_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> Re
         let _ = std::fs::remove_file(path);
         return Err(SocketError::Perms { path: path.to_path_buf(), err });
     }
-    set_backlog(l.as_raw_fd(), backlog).map_err(|err| SocketError::Listen { addr: path.display().to_string(), err })?;
+    sys::set_backlog(l.as_raw_fd(), backlog).map_err(|err| SocketError::Listen { addr: path.display().to_string(), err })?;
     l.set_nonblocking(true).map_err(|err| SocketError::Listen { addr: path.display().to_string(), err })?;
     Ok(UnixListener::from_std(l))
 }
@@ -135,71 +128,14 @@ pub fn listen_tcp(node: Option<&str>, service: &str, backlog: u32) -> Result<Vec
 }
 
 fn bind_tcp(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
-    let domain = if addr.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
-    // SAFETY: socket(2) with constant arguments.
-    let fd = sys::cvt(unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) })?;
-    // SAFETY: fd was just created and is owned by nobody else.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let one: libc::c_int = 1;
-    let setopt = |level, opt| {
-        // SAFETY: setsockopt reads an int that lives for the call.
-        sys::cvt(unsafe {
-            libc::setsockopt(fd, level, opt, &one as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as u32)
-        })
-    };
-    setopt(libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
-    if addr.is_ipv6() {
-        setopt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
-    }
-    let std_l = std::net::TcpListener::from(owned);
-    // std has no bind-on-existing-socket, so go through libc with the address bytes.
-    let (storage, len) = sockaddr_of(&addr);
-    // SAFETY: storage holds a valid sockaddr of `len` bytes for this family.
-    sys::cvt(unsafe { libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len) })?;
-    set_backlog(fd, backlog)?;
-    Ok(TcpListener::from_std(std_l))
-}
-
-fn sockaddr_of(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain old data, so all-zero is a valid value.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    match addr {
-        SocketAddr::V4(a) => {
-            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in.
-            let sin = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = a.port().to_be();
-            sin.sin_addr.s_addr = u32::from(*a.ip()).to_be();
-            (ss, std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t)
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr.s6_addr = a.ip().octets();
-            sin6.sin6_scope_id = a.scope_id();
-            (ss, std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t)
-        }
-    }
+    let fd = sys::tcp_listen(&addr, backlog)?;
+    Ok(TcpListener::from_std(std::net::TcpListener::from(fd)))
 }
 
 /// A port number or a service name from /etc/services.
 // C: virSocketAddrResolveService
 pub fn resolve_service(service: &str) -> Option<u16> {
-    if let Ok(p) = service.parse::<u16>() {
-        return Some(p);
-    }
-    let c = std::ffi::CString::new(service).ok()?;
-    let proto = c"tcp";
-    // SAFETY: both arguments are NUL-terminated strings; the result points into static
-    // storage that we only read at once.
-    let ent = unsafe { libc::getservbyname(c.as_ptr(), proto.as_ptr()) };
-    if ent.is_null() {
-        return None;
-    }
-    // SAFETY: non-null servent from getservbyname.
-    Some(u16::from_be(unsafe { (*ent).s_port } as u16))
+    service.parse::<u16>().ok().or_else(|| sys::service_port(service))
 }
 
 /// The largest plaintext a TLS record carries.
@@ -384,14 +320,6 @@ pub fn addr_string(a: &SocketAddr) -> String {
         SocketAddr::V4(a) => format!("{};{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("{};{}", a.ip(), a.port()),
     }
-}
-
-/// Connects to a UNIX socket path without blocking on a full backlog for long: connect(2)
-/// on a UNIX socket completes at once or fails (EAGAIN when the backlog is full).
-pub fn connect_unix(path: &Path) -> io::Result<UnixStream> {
-    let s = std::os::unix::net::UnixStream::connect(path)?;
-    s.set_nonblocking(true)?;
-    Ok(UnixStream::from_std(s))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! our view of them loses nothing. Data, relocated read-only data (RELRO pages are private
 //! copies) and anonymous memory are left alone.
 
-use std::fs;
 use std::time::Duration;
 
 /// Idle time after which the loop gives memory back.
@@ -21,73 +20,25 @@ pub const IDLE_TRIM_AFTER: Duration = Duration::from_secs(1);
 /// the first big free, after which megabyte buffers stay in the heap for good. Fixed at
 /// 128 KiB, they are mmap'ed and returned when freed.
 pub fn tune_allocator() {
-    // SAFETY: mallopt only changes allocator parameters; called before threads exist.
-    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024) };
+    super::sys::set_mmap_threshold(128 * 1024);
 }
 
 /// Gives back free heap pages and drops code pages from the resident set.
 pub fn trim_idle() {
-    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
-    unsafe { libc::malloc_trim(0) };
+    super::sys::malloc_trim();
     trim_code_pages();
-}
-
-/// One mapping of /proc/self/smaps that can be dropped from RSS: private, file-backed, not
-/// writable, and without private copies of its pages (`Anonymous: 0 kB`, which rules out
-/// relocated RELRO data). Start and end addresses.
-fn droppable(header: &str, anonymous_kib: u64) -> Option<(usize, usize)> {
-    let mut f = header.split_whitespace();
-    let range = f.next()?;
-    let perms = f.next()?;
-    let _offset = f.next()?;
-    let _dev = f.next()?;
-    let inode = f.next()?;
-    let path = f.next()?;
-    if !(perms == "r-xp" || perms == "r--p") || inode == "0" || !path.starts_with('/') || anonymous_kib != 0 {
-        return None;
-    }
-    let (a, b) = range.split_once('-')?;
-    let start = usize::from_str_radix(a, 16).ok()?;
-    let end = usize::from_str_radix(b, 16).ok()?;
-    (end > start).then_some((start, end))
-}
-
-/// The droppable mappings listed in an smaps text.
-fn droppable_mappings(smaps: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut header: Option<&str> = None;
-    for line in smaps.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
-        if first.contains('-') && !first.ends_with(':') {
-            header = Some(line);
-        } else if let Some(v) = line.strip_prefix("Anonymous:") {
-            let kib = v.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
-            if let Some(m) = header.take().and_then(|h| droppable(h, kib)) {
-                out.push(m);
-            }
-        }
-    }
-    out
 }
 
 /// Drops clean file pages (code, read-only data, symbol tables) from RSS. Returns how many
 /// mappings were treated. Errors are ignored: this is an optimisation only.
 pub fn trim_code_pages() -> usize {
-    let Ok(smaps) = fs::read_to_string("/proc/self/smaps") else { return 0 };
-    let maps = droppable_mappings(&smaps);
-    for &(start, end) in &maps {
-        // SAFETY: the range is a whole mapping of this process, read from /proc/self/smaps;
-        // it is private, file-backed, not writable and holds no private copy of any page,
-        // so MADV_DONTNEED only unmaps pages that are read back unchanged from the file on
-        // the next access. No Rust reference is invalidated.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-    }
-    maps.len()
+    super::sys::drop_clean_file_pages()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::trim_code_pages;
+    use crate::util::sys::droppable_mappings;
 
     #[test]
     fn only_clean_private_read_only_file_mappings_are_chosen() {

@@ -6,7 +6,6 @@
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -32,15 +31,7 @@ pub struct PidFile {
 }
 
 fn lock_byte0(file: &File) -> io::Result<()> {
-    // SAFETY: flock is plain old data, so all-zero is a valid value.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as i16;
-    fl.l_whence = libc::SEEK_SET as i16;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    // SAFETY: F_SETLK reads the flock struct, which lives for the whole call.
-    super::sys::cvt(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) })?;
-    Ok(())
+    super::sys::lock_first_byte(file)
 }
 
 impl PidFile {

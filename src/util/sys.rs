@@ -230,31 +230,7 @@ unsafe fn recv_raw(fd: RawFd, ptr: *mut u8, len: usize, fds: Option<&mut Vec<Own
 /// Returns Ok(false) if the socket would block.
 // C: virNetSocketSendFD
 pub fn send_fd(fd: RawFd, passed: RawFd) -> io::Result<bool> {
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr() as *mut libc::c_void, iov_len: 1 };
-    let mut cmsg_space = [0u64; 4];
-    // SAFETY: msghdr is plain old data, so all-zero is a valid value.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg_space.as_mut_ptr() as *mut libc::c_void;
-    // SAFETY: CMSG_SPACE is a pure computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } as usize;
-    // SAFETY: the control buffer is 32 bytes, larger than CMSG_SPACE(4) = 24, so the first
-    // header and its data are in bounds.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, passed);
-    }
-    // SAFETY: msg refers to live buffers for the duration of the call.
-    match cvt_retry(|| unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }) {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(e),
-    }
+    send_with_fd(fd, None, &[0], passed)
 }
 
 /// writev(2) over several slices; MSG_NOSIGNAL is implied because SIGPIPE is ignored.
@@ -449,21 +425,11 @@ pub enum Connect {
 /// listener's accept queue is full.
 // C: virNetSocketNewConnectUNIX
 pub fn connect_unix_nonblocking(path: &Path) -> io::Result<Connect> {
-    let bytes = path.as_os_str().as_bytes();
-    // SAFETY: sockaddr_un is plain old data, so all-zero is a valid value.
-    let mut addr: libc::sockaddr_un = unsafe { zeroed() };
-    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long"));
-    }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = *s as libc::c_char;
-    }
+    let (addr, len) = sockaddr_unix(path)?;
     // SAFETY: socket(2) with constant arguments.
     let fd = cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: fd was just created and is owned by nobody else.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
     // SAFETY: addr is a valid sockaddr_un of at least `len` bytes.
     match cvt_retry(|| unsafe { libc::connect(fd, &addr as *const _ as *const libc::sockaddr, len) }) {
         Ok(_) => Ok(Connect::Connected(owned)),
@@ -484,6 +450,301 @@ pub fn send_datagram(path: &OsStr, data: &[u8]) -> io::Result<()> {
         sock.send_to(data, Path::new(path))?;
     }
     Ok(())
+}
+
+/// This host's name (None if it cannot be read).
+// C: virGetHostname
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its whole length minus the last byte, which is what we
+    // pass, so the result is always NUL-terminated within it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    (rc == 0 && end > 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+/// Opens libc's syslog connection under `ident` (LOG_DAEMON). syslog keeps the pointer:
+/// the caller keeps `ident` alive until a later `openlog` or `closelog`.
+pub fn openlog(ident: &CStr) {
+    // SAFETY: `ident` is a valid NUL-terminated string the caller keeps alive (above).
+    unsafe { libc::openlog(ident.as_ptr(), 0, libc::LOG_DAEMON) };
+}
+
+pub fn closelog() {
+    // SAFETY: closelog takes no arguments and only closes libc's own socket.
+    unsafe { libc::closelog() };
+}
+
+/// One syslog record (the text is passed as a `%s` argument, never as a format).
+pub fn syslog(priority: i32, msg: &CStr) {
+    // SAFETY: the format is a NUL-terminated "%s" literal and its single argument a valid
+    // C string that lives across the call; syslog is thread safe.
+    unsafe { libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr()) };
+}
+
+/// A sealed, close-on-exec memfd holding `data` (journald's way to take big records).
+pub fn sealed_memfd(name: &CStr, data: &[u8]) -> io::Result<OwnedFd> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: the name is NUL-terminated and the flags are valid.
+    let fd = cvt(unsafe { libc::memfd_create(name.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    std::io::Write::write_all(&mut file, data)?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: fcntl on a descriptor we own, with a valid command and argument.
+    cvt(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    Ok(OwnedFd::from(file))
+}
+
+/// A sockaddr_un for a filesystem path, and its length.
+fn sockaddr_unix(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: sockaddr_un is plain old data, so all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { zeroed() };
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "socket path too long"));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    Ok((addr, (size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t))
+}
+
+/// sendmsg of `data` with one descriptor as SCM_RIGHTS, to `to` (a datagram socket's
+/// destination) or on the connected socket. Ok(false) if the socket would block.
+// C: virNetSocketSendFD
+fn send_with_fd(fd: RawFd, to: Option<&Path>, data: &[u8], passed: RawFd) -> io::Result<bool> {
+    let mut addr = match to {
+        Some(p) => Some(sockaddr_unix(p)?),
+        None => None,
+    };
+    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    let mut cmsg_space = [0u64; 4];
+    // SAFETY: msghdr is plain old data, so all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    if let Some((a, len)) = addr.as_mut() {
+        msg.msg_name = (a as *mut libc::sockaddr_un).cast();
+        msg.msg_namelen = *len;
+    }
+    if !data.is_empty() {
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+    }
+    msg.msg_control = cmsg_space.as_mut_ptr() as *mut libc::c_void;
+    // SAFETY: CMSG_SPACE is a pure computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } as usize;
+    // SAFETY: the control buffer is 32 bytes, larger than CMSG_SPACE(4) = 24, and aligned for
+    // cmsghdr, so the first header and its data are in bounds.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, passed);
+    }
+    // SAFETY: msg refers to live buffers (address, data, control) for the whole call.
+    match cvt_retry(|| unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends an empty datagram carrying `passed` to the socket at `to` (journald's memfd).
+pub fn send_fd_to(sock: RawFd, to: &Path, passed: RawFd) -> io::Result<()> {
+    send_with_fd(sock, Some(to), &[], passed).map(|_| ())
+}
+
+/// Sets a listening socket's backlog (listen(2) again only updates it).
+pub fn set_backlog(fd: RawFd, backlog: u32) -> io::Result<()> {
+    let b = backlog.min(i32::MAX as u32) as libc::c_int;
+    // SAFETY: listen(2) on a descriptor; no memory is passed.
+    cvt(unsafe { libc::listen(fd, b) })?;
+    Ok(())
+}
+
+/// A non-blocking, close-on-exec TCP socket bound to `addr` with SO_REUSEADDR (and
+/// IPV6_V6ONLY for v6, so that v4 and v6 bind side by side) and listening.
+// C: virNetSocketNewListenTCP (one address)
+pub fn tcp_listen(addr: &std::net::SocketAddr, backlog: u32) -> io::Result<OwnedFd> {
+    let domain = if addr.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: socket(2) with constant arguments.
+    let fd = cvt(unsafe { libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) })?;
+    // SAFETY: fd was just created and is owned by nobody else.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    let setopt = |level, opt| {
+        // SAFETY: setsockopt reads an int that lives for the call.
+        cvt(unsafe { libc::setsockopt(fd, level, opt, &one as *const _ as *const libc::c_void, size_of::<libc::c_int>() as u32) })
+    };
+    setopt(libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
+    if addr.is_ipv6() {
+        setopt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
+    }
+    // SAFETY: sockaddr_storage is plain old data, so all-zero is a valid value.
+    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
+    let len = match addr {
+        std::net::SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from(*a.ip()).to_be() },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in.
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in, sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        std::net::SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in6.
+            unsafe { std::ptr::write(&mut ss as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: ss holds a valid sockaddr of `len` bytes for this family.
+    cvt(unsafe { libc::bind(fd, &ss as *const _ as *const libc::sockaddr, len as libc::socklen_t) })?;
+    set_backlog(fd, backlog)?;
+    Ok(owned)
+}
+
+/// A TCP port number from /etc/services.
+// C: virSocketAddrResolveService
+pub fn service_port(name: &str) -> Option<u16> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: both arguments are NUL-terminated strings; the result points into static
+    // storage that is read at once.
+    let ent = unsafe { libc::getservbyname(c.as_ptr(), c"tcp".as_ptr()) };
+    if ent.is_null() {
+        return None;
+    }
+    // SAFETY: non-null servent from getservbyname.
+    Some(u16::from_be(unsafe { (*ent).s_port } as u16))
+}
+
+/// Takes a write lock on the first byte of `file` without waiting (fcntl F_SETLK).
+// C: virFileLock
+pub fn lock_first_byte(file: &std::fs::File) -> io::Result<()> {
+    // SAFETY: flock is plain old data, so all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { zeroed() };
+    fl.l_type = libc::F_WRLCK as i16;
+    fl.l_whence = libc::SEEK_SET as i16;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    // SAFETY: F_SETLK reads the flock struct, which lives for the whole call.
+    cvt(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) })?;
+    Ok(())
+}
+
+/// Fixes glibc's mmap threshold (allocations from that size on are mmap'ed and given back
+/// when freed).
+pub fn set_mmap_threshold(bytes: i32) {
+    // SAFETY: mallopt only changes allocator parameters.
+    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, bytes) };
+}
+
+/// Gives free heap memory back to the system.
+pub fn malloc_trim() {
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
+    unsafe { libc::malloc_trim(0) };
+}
+
+/// One mapping of /proc/self/smaps that can be dropped from RSS: private, file-backed, not
+/// writable, and without private copies of its pages (`Anonymous: 0 kB`, which rules out
+/// relocated RELRO data). Start and end addresses.
+fn droppable(header: &str, anonymous_kib: u64) -> Option<(usize, usize)> {
+    let mut f = header.split_whitespace();
+    let range = f.next()?;
+    let perms = f.next()?;
+    let _offset = f.next()?;
+    let _dev = f.next()?;
+    let inode = f.next()?;
+    let path = f.next()?;
+    if !(perms == "r-xp" || perms == "r--p") || inode == "0" || !path.starts_with('/') || anonymous_kib != 0 {
+        return None;
+    }
+    let (a, b) = range.split_once('-')?;
+    let start = usize::from_str_radix(a, 16).ok()?;
+    let end = usize::from_str_radix(b, 16).ok()?;
+    (end > start).then_some((start, end))
+}
+
+/// The droppable mappings listed in an smaps text.
+pub fn droppable_mappings(smaps: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut header: Option<&str> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            header = Some(line);
+        } else if let Some(v) = line.strip_prefix("Anonymous:") {
+            let kib = v.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(u64::MAX);
+            if let Some(m) = header.take().and_then(|h| droppable(h, kib)) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Drops clean file pages (code, read-only data, symbol tables) from RSS. Returns how many
+/// mappings were treated. Errors are ignored: this is an optimisation only.
+pub fn drop_clean_file_pages() -> usize {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+    let maps = droppable_mappings(&smaps);
+    for &(start, end) in &maps {
+        // SAFETY: the range is a whole mapping of this process, read from /proc/self/smaps;
+        // it is private, file-backed, not writable and holds no private copy of any page,
+        // so MADV_DONTNEED only unmaps pages that are read back unchanged from the file on
+        // the next access. No Rust reference is invalidated.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+    maps.len()
+}
+
+/// Descriptors already taken with `take_inherited_fd`.
+static INHERITED: std::sync::Mutex<Vec<RawFd>> = std::sync::Mutex::new(Vec::new());
+
+/// Owns a descriptor this process was handed at start by its supervisor (socket
+/// activation: LISTEN_FDS numbers from 3 up belong to the process and nothing in it has
+/// opened them). Each number is taken at most once; a closed one is an error.
+pub fn take_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    let mut taken = INHERITED.lock().unwrap_or_else(|p| p.into_inner());
+    if fd < 3 || taken.contains(&fd) || !fd_is_open(fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    taken.push(fd);
+    // SAFETY: the descriptor is open, was passed to this process for it to own (see above)
+    // and is wrapped here exactly once (the list above).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes `sig` write its number to the pipe `wr` (a handler that only calls write(2),
+/// which is async-signal-safe). The pipe's write end must stay open until the handler is
+/// unregistered.
+pub fn signal_to_pipe(sig: i32, wr: RawFd) -> io::Result<signal_hook::SigId> {
+    let byte = sig as u8;
+    // SAFETY: the handler only performs write(2) on a non-blocking pipe, which is
+    // async-signal-safe; the caller keeps the write end open while it is registered.
+    unsafe {
+        signal_hook::low_level::register(sig, move || {
+            let b = [byte];
+            libc::write(wr, b.as_ptr() as *const libc::c_void, 1);
+        })
+    }
+}
+
+/// Sends `sig` to this process (tests).
+pub fn raise(sig: i32) {
+    // SAFETY: raise(3) with a signal number; delivery runs the installed handler.
+    unsafe { libc::raise(sig) };
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! fd is named by matching its bound address against the sockets the daemon would create.
 
 use std::fmt;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 use super::sys::{self, SockName};
 
@@ -138,9 +138,13 @@ impl Activation {
                 close_all(&raw);
                 return Err(ActivationError::NotListening { fd: *fd, name });
             }
-            // SAFETY: the fd was handed to this process by its supervisor for it to own, it
-            // is open (checked above), and each number is wrapped exactly once.
-            let owned = unsafe { OwnedFd::from_raw_fd(*fd) };
+            let owned = match sys::take_inherited_fd(*fd) {
+                Ok(o) => o,
+                Err(_) => {
+                    close_all(&raw);
+                    return Err(ActivationError::NotListening { fd: *fd, name });
+                }
+            };
             match act.entries.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, v)) => v.push(owned),
                 None => act.entries.push((name, vec![owned])),
@@ -177,8 +181,8 @@ impl Activation {
 fn close_all(fds: &[RawFd]) {
     for &fd in fds {
         if sys::fd_is_open(fd) {
-            // SAFETY: the fd was passed to us and not yet wrapped in an owner.
-            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            // Passed to us and not yet taken: close it.
+            drop(sys::take_inherited_fd(fd));
         }
     }
 }

@@ -159,13 +159,5 @@ impl XenDriver {
 /// This host's name.
 // C: virGetHostname
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it
-    // when the name fits (and we stop at the first NUL or the end anyway).
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::util::sys::hostname().unwrap_or_else(|| "localhost".into())
 }

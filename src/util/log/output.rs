@@ -1,13 +1,12 @@
 //! Log outputs that hold a resource: stderr, append-only files, syslog(3) and the journald
-//! socket (util/virlog.c virLogNewOutputTo*, virLogOutputTo*). All unsafe code of the
+//! socket (util/virlog.c virLogNewOutputTo*, virLogOutputTo*). The syscalls behind the
 //! logging module lives here: openlog/syslog, and memfd + SCM_RIGHTS for big journal records.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,22 +155,13 @@ impl Output {
 
 /// The host name for the version lines ("localhost" if it cannot be read, like glib).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is writable for its whole length, which is what we pass.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if rc != 0 || end == 0 {
-        return "localhost".to_string();
-    }
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::util::sys::hostname().unwrap_or_else(|| "localhost".to_string())
 }
 
 /// The kernel thread id of the caller, written in every line.
 // C: virThreadSelfID
 pub fn gettid() -> u64 {
-    // SAFETY: gettid takes no arguments and cannot fail.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-    tid as u64
+    crate::util::sys::gettid() as u64
 }
 
 /// Writes one record to stderr (the stderr output and the fallback when none is defined).
@@ -196,15 +186,14 @@ pub fn syslog_activate(ident: Option<&str>) {
                 return;
             }
             let Ok(c) = CString::new(id) else { return };
-            // SAFETY: `c` is a valid NUL-terminated string; it is stored in SYSLOG right
-            // after and stays there until a later openlog no longer refers to it.
-            unsafe { libc::openlog(c.as_ptr(), 0, libc::LOG_DAEMON) };
+            // `c` is stored in SYSLOG right after and stays there until a later openlog no
+            // longer refers to it.
+            crate::util::sys::openlog(&c);
             *g = (Some(c), true);
         }
         None => {
             if g.1 {
-                // SAFETY: closelog takes no arguments and only closes libc's own socket.
-                unsafe { libc::closelog() };
+                crate::util::sys::closelog();
                 g.1 = false;
             }
         }
@@ -214,9 +203,7 @@ pub fn syslog_activate(ident: Option<&str>) {
 fn syslog_write(priority: Priority, text: &str) {
     let bytes: Vec<u8> = text.bytes().filter(|&b| b != 0).collect();
     let Ok(msg) = CString::new(bytes) else { return };
-    // SAFETY: the format is a NUL-terminated "%s" literal and its single argument a valid
-    // C string that lives across the call; syslog is thread safe.
-    unsafe { libc::syslog(priority.syslog(), b"%s\0".as_ptr().cast(), msg.as_ptr()) };
+    crate::util::sys::syslog(priority.syslog(), &msg);
 }
 
 /// Sends one journald datagram; a record too big for a datagram goes in a sealed memfd
@@ -231,69 +218,8 @@ fn journal_send(sock: &UnixDatagram, path: &Path, data: &[u8]) {
 }
 
 fn journal_send_memfd(sock: &UnixDatagram, path: &Path, data: &[u8]) -> io::Result<()> {
-    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
-    // SAFETY: the name is a NUL-terminated literal and the flags are valid.
-    let fd = unsafe { libc::memfd_create(b"virtlite-journal\0".as_ptr().cast(), flags) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just created and is owned by nothing else; File closes it once.
-    let mut file = unsafe { File::from_raw_fd(fd) };
-    file.write_all(data)?;
-    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-    // SAFETY: fcntl on a descriptor we own, with a valid command and argument.
-    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    send_fd_to(sock, path, file.as_raw_fd())
-}
-
-/// Sends an empty datagram carrying `fd` (SCM_RIGHTS) to the socket at `path`.
-fn send_fd_to(sock: &UnixDatagram, path: &Path, fd: libc::c_int) -> io::Result<()> {
-    // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    let name = path.as_os_str().as_bytes();
-    if name.len() >= addr.sun_path.len() {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
-    }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (dst, src) in addr.sun_path.iter_mut().zip(name) {
-        *dst = *src as libc::c_char;
-    }
-    let addrlen = std::mem::size_of::<libc::sa_family_t>() + name.len();
-    let fd_len = std::mem::size_of::<libc::c_int>() as u32;
-    // 8-byte aligned room for one cmsghdr and one int on every Linux target.
-    let mut control = [0u64; 4];
-    // SAFETY: CMSG_SPACE only computes a size.
-    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
-    if space > std::mem::size_of_val(&control) {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
-    }
-    // SAFETY: msghdr is plain data; all zeroes is a valid (empty) value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut addr as *mut libc::sockaddr_un).cast();
-    msg.msg_namelen = addrlen as libc::socklen_t;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: msg_control points at `control`, which is large enough (checked above) and
-    // aligned for cmsghdr; CMSG_FIRSTHDR therefore returns a pointer inside it, and the
-    // fd is copied into the data area CMSG_LEN reserved. `addr`, `control` and `msg`
-    // outlive the sendmsg call, and `fd` is open for its duration.
-    let rc = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if cmsg.is_null() {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_len) as _;
-        std::ptr::copy_nonoverlapping((&fd as *const libc::c_int).cast::<u8>(), libc::CMSG_DATA(cmsg), fd_len as usize);
-        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    let fd = crate::util::sys::sealed_memfd(c"virtlite-journal", data)?;
+    crate::util::sys::send_fd_to(sock.as_raw_fd(), path, fd.as_raw_fd())
 }
 
 #[cfg(test)]
