@@ -326,3 +326,50 @@ print('TOTAL', total)
     assert!(text(&o.stdout).contains("TOTAL 209715200"), "{}{}", text(&o.stdout), text(&o.stderr));
     assert!(rss_kb < 24 * 1024, "proxy RSS {rss_kb} KiB while its client stalled a 200 MB download");
 }
+
+/// CONNECT_OPEN of `uri` on `sock`: the error (code, domain, message), or None if it opened.
+fn open_error(sock: &std::path::Path, uri: &str) -> Option<(i32, i32, String)> {
+    let mut c = RawClient::connect(sock);
+    let s = c.send_call(REMOTE_PROGRAM, REMOTE_PROC_CONNECT_OPEN, &ConnectOpenArgs { name: Some(uri.into()), flags: 0 });
+    let p = c.reply_to(s).expect("no answer to CONNECT_OPEN");
+    if p.header.status == MessageStatus::Ok {
+        return None;
+    }
+    let e = p.decode_payload::<RemoteError>().unwrap();
+    Some((e.code, e.domain, e.message().to_string()))
+}
+
+#[test]
+fn open_errors_are_libvirtds_own() {
+    let s = ProxySetup::start("perr", false, "");
+    let proxy = s.sockdir.join("libvirt-sock");
+    let direct = s.libvirtd.sock();
+    // An unknown scheme: VIR_ERR_NO_CONNECT, whose own text already names the missing driver.
+    let (code, _, msg) = open_error(&proxy, "bogus:///system").expect("bogus:///system opened");
+    let (dcode, _, dmsg) = open_error(&direct, "bogus:///system").expect("libvirtd opened bogus:///system");
+    assert_eq!((code, msg.as_str()), (dcode, dmsg.as_str()));
+    assert_eq!(code, VIR_ERR_NO_CONNECT);
+    let out = s.virsh(&format!("bogus:///system?socket={}", proxy.display()), &["uri"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("no connection driver available for bogus:///system") && !err.contains("for no connection"), "{err}");
+    // A path the daemon refuses is refused by the daemon, with its own text.
+    assert_eq!(open_error(&proxy, "qemu:///"), open_error(&direct, "qemu:///"));
+}
+
+#[test]
+fn procedures_newer_than_the_table_are_relayed() {
+    let s = ProxySetup::start("pnew", false, "");
+    let mut via = RawClient::connect(&s.sockdir.join("libvirt-sock"));
+    let mut direct = RawClient::connect(&s.libvirtd.sock());
+    for c in [&mut via, &mut direct] {
+        let () = c.call_ok(REMOTE_PROGRAM, REMOTE_PROC_CONNECT_OPEN, &ConnectOpenArgs { name: Some("qemu:///session".into()), flags: 0 });
+    }
+    for n in [REMOTE_PROC_LAST + 1, REMOTE_PROC_LAST + 100, 9999] {
+        let e = via.call_err(REMOTE_PROGRAM, n, &());
+        let d = direct.call_err(REMOTE_PROGRAM, n, &());
+        assert_eq!((e.code, e.domain, e.message()), (d.code, d.domain, d.message()), "procedure {n}");
+        virtlite::xdr_struct! { struct Ver { v: u64 } }
+        let v: Ver = via.call_ok(REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, &());
+        assert!(v.v > 0);
+    }
+}

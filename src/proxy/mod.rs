@@ -112,7 +112,7 @@ impl ProxyProgram {
                 }
             }
         } else {
-            match sockets::resolve(&name, readonly, &self.env) {
+            match sockets::resolve(&name, readonly, self.privileged, &self.env) {
                 Ok(t) => t,
                 Err(e) => {
                     let code = match e {

@@ -188,7 +188,9 @@ pub fn socket_name(driver: &str, readonly: bool, session: bool) -> String {
 
 /// Maps a client's URI to the daemon socket that serves it.
 // C: remoteGetUNIXSocket
-pub fn resolve(text: &str, readonly: bool, env: &Env) -> Result<Target, UriError> {
+/// A URI without a path (or `/`) goes to the daemon of the proxy's own kind (system for a
+/// privileged proxy, session otherwise), which answers for the path itself.
+pub fn resolve(text: &str, readonly: bool, privileged: bool, env: &Env) -> Result<Target, UriError> {
     let uri = parse(text)?;
     let (drv_scheme, transport) = match uri.scheme.split_once('+') {
         Some((d, t)) => (d.to_string(), Some(t.to_string())),
@@ -208,7 +210,8 @@ pub fn resolve(text: &str, readonly: bool, env: &Env) -> Result<Target, UriError
         }
     }
     let session = match uri.path.as_str() {
-        "/system" | "" | "/" => false,
+        "/system" => false,
+        "" | "/" => !privileged,
         "/session" => true,
         p => return Err(UriError::BadPath { uri: text.to_string(), path: p.to_string() }),
     };
@@ -284,7 +287,7 @@ pub fn fuzz_target(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let _ = parse(&s);
     let env = Env { home: Some("/h".into()), xdg_runtime_dir: Some("/r".into()), ..Env::default() };
-    let _ = resolve(&s, data.first().is_some_and(|b| b & 1 == 1), &env);
+    let _ = resolve(&s, data.first().is_some_and(|b| b & 1 == 1), data.first().is_some_and(|b| b & 2 == 2), &env);
 }
 
 #[cfg(test)]
@@ -322,16 +325,16 @@ mod tests {
 
     #[test]
     fn resolve_system_uri_to_root_socket() {
-        let t = resolve("qemu:///system", false, &env()).unwrap();
+        let t = resolve("qemu:///system", false, true, &env()).unwrap();
         assert_eq!(t.socket, PathBuf::from("/run/libvirt/virtqemud-sock"));
         assert_eq!(t.uri, "qemu:///system");
-        let t = resolve("xen:///system", true, &env()).unwrap();
+        let t = resolve("xen:///system", true, true, &env()).unwrap();
         assert_eq!(t.socket, PathBuf::from("/run/libvirt/virtxend-sock-ro"));
     }
 
     #[test]
     fn resolve_session_uri_to_runtime_dir() {
-        let t = resolve("network:///session", true, &env()).unwrap();
+        let t = resolve("network:///session", true, true, &env()).unwrap();
         assert_eq!(t.socket, PathBuf::from("/run/user/1000/libvirt/virtnetworkd-sock"));
         assert_eq!(t.driver, "network");
     }
@@ -339,44 +342,44 @@ mod tests {
     #[test]
     fn resolve_every_driver_has_a_daemon() {
         for (scheme, drv) in DRIVERS {
-            let t = resolve(&format!("{scheme}:///system"), false, &env()).unwrap();
+            let t = resolve(&format!("{scheme}:///system"), false, true, &env()).unwrap();
             assert_eq!(t.socket, PathBuf::from(format!("/run/libvirt/virt{drv}d-sock")));
         }
     }
 
     #[test]
     fn resolve_socket_param_is_ignored_and_not_passed_on() {
-        let t = resolve("qemu:///system?socket=/tmp/s&mode=direct", false, &env()).unwrap();
+        let t = resolve("qemu:///system?socket=/tmp/s&mode=direct", false, true, &env()).unwrap();
         assert_eq!(t.socket, PathBuf::from("/run/libvirt/virtqemud-sock"));
         assert_eq!(t.uri, "qemu:///system");
     }
 
     #[test]
     fn resolve_keeps_driver_params_and_path() {
-        let t = resolve("qemu:///system?socket=/tmp/s&foo=1", false, &env()).unwrap();
+        let t = resolve("qemu:///system?socket=/tmp/s&foo=1", false, true, &env()).unwrap();
         assert_eq!(t.uri, "qemu:///system?foo=1");
         // The path goes upstream as given: the daemon answers for "/" itself.
-        assert_eq!(resolve("qemu:///", false, &env()).unwrap().uri, "qemu:///");
+        assert_eq!(resolve("qemu:///", false, true, &env()).unwrap().uri, "qemu:///");
     }
 
     #[test]
     fn unknown_driver_message_is_the_uri_alone() {
         // virsh prefixes VIR_ERR_NO_CONNECT with "no connection driver available for".
-        assert_eq!(resolve("bogus:///system", false, &env()).unwrap_err().to_string(), "bogus:///system");
+        assert_eq!(resolve("bogus:///system", false, true, &env()).unwrap_err().to_string(), "bogus:///system");
     }
 
     #[test]
     fn resolve_refuses_remote_and_in_process() {
-        assert!(matches!(resolve("qemu+ssh://h/system", false, &env()), Err(UriError::Remote(_))));
-        assert!(matches!(resolve("qemu://otherhost/system", false, &env()), Err(UriError::Remote(_))));
-        assert!(matches!(resolve("test:///default", false, &env()), Err(UriError::InProcess(_))));
-        assert!(matches!(resolve("bogus:///system", false, &env()), Err(UriError::UnknownDriver(_))));
-        assert!(matches!(resolve("qemu:///embed?root=/x", false, &env()), Err(UriError::BadPath { .. })));
+        assert!(matches!(resolve("qemu+ssh://h/system", false, true, &env()), Err(UriError::Remote(_))));
+        assert!(matches!(resolve("qemu://otherhost/system", false, true, &env()), Err(UriError::Remote(_))));
+        assert!(matches!(resolve("test:///default", false, true, &env()), Err(UriError::InProcess(_))));
+        assert!(matches!(resolve("bogus:///system", false, true, &env()), Err(UriError::UnknownDriver(_))));
+        assert!(matches!(resolve("qemu:///embed?root=/x", false, true, &env()), Err(UriError::BadPath { .. })));
     }
 
     #[test]
     fn resolve_unix_transport_is_local() {
-        let t = resolve("qemu+unix:///system", false, &env()).unwrap();
+        let t = resolve("qemu+unix:///system", false, true, &env()).unwrap();
         assert_eq!(t.uri, "qemu:///system");
     }
 
