@@ -111,6 +111,6 @@ run_suite proxy-unix proxy
 
 ns_log "total $(($(date +%s) - t0)) s"
 if [ "$failures" -ne 0 ]; then
-    ns_die "$failures unexpected result(s); full go test output in the logs above"
+    ns_die "$failures unexpected result(s), each with the first message go test logged for it"
 fi
 ns_log "all as expected"

@@ -5,8 +5,8 @@
 #   - /etc/libvirt is a writable copy of the host's (from libvirt-daemon-system);
 #   - the network namespace has only its own loopback, so 127.0.0.1:16509 is ours alone, and
 #     its own /sys;
-#   - every process started here is in the PID namespace: when its first process ends, for
-#     whatever reason, the kernel kills all the others.
+#   - every process started here is in the PID namespace: when its first process (the script)
+#     ends, for whatever reason, the kernel kills all the others.
 # The whole run is bounded by `timeout` ($NS_TOTAL seconds) and every wait below is bounded.
 # The virtproxyd tested is $VIRTPROXYD (default: the release build of this tree).
 #
@@ -43,17 +43,19 @@ ns_enter() {
     chmod 755 "$work"
     # The binary under test goes with $WORK: its own path may be hidden by the private /tmp.
     cp "$VIRTPROXYD" "$work/virtproxyd"
+    # This script is the namespace's first process (it reaps orphans, as libvirtd's daemonized
+    # QEMU probes become: a non-reaping init left them as zombies that libvirtd waited for). A
+    # watchdog in it stops the run at the deadline (see ns_inside); the outer timeout is a
+    # safety net that kills unshare, whose child then gets SIGKILL (--kill-child).
     rc=0
-    # The inner timeout is the namespace's first process: at the deadline it sends TERM to the
-    # script and its children (the script's trap stops the daemons and prints their logs), KILL
-    # 10 s later; when it ends, the kernel kills whatever is left in the namespace. The outer
-    # timeout is a safety net.
+    SECONDS=0
     VIRTLITE_NS_WORK=$work timeout -k 5 $((NS_TOTAL + 30)) \
         unshare --mount --net --pid --fork --kill-child --mount-proc --propagation private \
-        timeout -k 10 "$NS_TOTAL" bash "$0" "$@" || rc=$?
-    case $rc in
-    124 | 137) printf '%s: FAIL: timed out after %s s\n' "$NS_NAME" "$NS_TOTAL" >&2 ;;
-    esac
+        bash "$0" "$@" || rc=$?
+    if [ -e "$work/deadline" ] || [ "$SECONDS" -ge $((NS_TOTAL + 30)) ]; then
+        printf '%s: FAIL: stopped at the deadline of %s s\n' "$NS_NAME" "$NS_TOTAL" >&2
+        [ "$rc" -ne 0 ] || rc=1
+    fi
     # The namespaces are gone with their last process; their tmpfs mounts with them.
     rm -rf "$work"
     exit "$rc"
@@ -72,6 +74,14 @@ ns_inside() {
     mkdir -p /run/virtlite-work /run/libvirt /run/lock
     mount --bind "$WORK" /run/virtlite-work || ns_die "cannot bind-mount $WORK"
     WORK=/run/virtlite-work
+    # The watchdog: at the deadline, TERM to the whole process group (this script, its
+    # foreground command, the daemons); the trap then stops what is left and prints the logs.
+    (
+        sleep "$NS_TOTAL"
+        : >"$WORK/deadline"
+        kill -TERM 0
+    ) &
+    NS_WATCHDOG=$!
     VIRTPROXYD=$WORK/virtproxyd
     # Nothing from the caller's environment steers the daemons or the clients.
     unset VIRTLITE_ROOT LIBVIRT_DEFAULT_URI LIBVIRT_DEBUG LIBVIRT_LOG_OUTPUTS LIBVIRT_LOG_FILTERS XDG_RUNTIME_DIR
@@ -93,6 +103,7 @@ ns_inside() {
 ns_cleanup() {
     local rc=$? p deadline=$((SECONDS + 5))
     trap - TERM INT
+    [ -z "${NS_WATCHDOG:-}" ] || kill "$NS_WATCHDOG" 2>/dev/null
     for p in $NS_PIDS; do kill -TERM "$p" 2>/dev/null; done
     for p in $NS_PIDS; do
         ns_wait_gone "$p" $((deadline - SECONDS)) || kill -KILL "$p" 2>/dev/null
@@ -213,4 +224,9 @@ proxy_start() {
 ns_timeout() { timeout --foreground -k 5 "$@"; }
 
 # ns_virsh ARGS...: virsh, bounded to 60 s.
-ns_virsh() { ns_timeout 60 virsh "$@"; }
+ns_virsh() {
+    local rc=0
+    ns_timeout 60 virsh "$@" || rc=$?
+    [ "$rc" -ne 124 ] || echo "$NS_NAME: virsh $*: no answer in 60 s" >&2
+    return "$rc"
+}
