@@ -50,10 +50,11 @@ virsh_run() {
     local label=$1 cap=$WORK/$1.pcapng n events_pid tshark_pid t1
     t1=$(date +%s)
     : >"$WORK/connections"
-    # -P -l: a summary line per packet as soon as it is in the file (see capture_holds).
-    ns_bg "tshark-$label" tshark -n -B 64 -i lo -f "tcp port $PORT" -w "$cap" -P -l
+    # -P -l: a line per packet as soon as it is in the file (see capture_live, capture_holds).
+    ns_bg "tshark-$label" tshark -n -B 64 -i lo -f "tcp port $PORT or udp port 9" -w "$cap" -P -l -T fields \
+        -e tcp.dstport -e tcp.flags.syn -e tcp.flags.ack -e tcp.flags.fin -e tcp.flags.reset -e udp.dstport
     tshark_pid=$NS_LAST_PID
-    ns_wait 30 grep -q "Capturing on" "$WORK/tshark-$label.log" || ns_die "$label: tshark did not start capturing"
+    ns_wait 30 capture_live "$WORK/tshark-$label.log" || ns_die "$label: tshark did not start capturing"
 
     v list --all >/dev/null
     v version >/dev/null
@@ -105,9 +106,17 @@ virsh_run() {
     ns_log "$label: virsh run ($n connections) captured in $(($(date +%s) - t1)) s"
 }
 
-# capture_holds LOG N: tshark's packet summaries show N connections opened and closed by clients.
+# capture_live LOG: a datagram to the discard port shows in tshark's lines ("Capturing on" comes
+# before the capture really runs: the first connections were missed).
+capture_live() {
+    echo probe 2>/dev/null >/dev/udp/127.0.0.1/9
+    awk -F'\t' '$6 == 9 { found = 1 } END { exit !found }' "$1"
+}
+
+# capture_holds LOG N: tshark's lines show N connections opened and N closed by clients.
 capture_holds() {
-    [ "$(grep -c "→ $PORT \[SYN\]" "$1")" -ge "$2" ] && [ "$(grep -c "→ $PORT \[FIN, ACK\]" "$1")" -ge "$2" ]
+    awk -v p="$PORT" -v n="$2" -F'\t' '$1 == p && $2 == 1 && $3 == 0 { syn++ }
+        $1 == p && ($4 == 1 || $5 == 1) { end++ } END { exit !(syn >= n && end >= n) }' "$1"
 }
 
 # messages CAPTURE: one line per libvirt message, "PROGRAM PROCEDURE TYPE STATUS" by the
