@@ -60,7 +60,8 @@ virsh_run() {
     v version >/dev/null
     v dominfo no-such-domain >/dev/null 2>&1 && ns_die "$label: dominfo of a missing domain succeeded"
     echo >>"$WORK/connections"
-    ns_bg "events-$label" stdbuf -oL timeout -k 5 120 virsh -c "$URI" event --all --loop
+    # stdbuf execs virsh: the SIGINT below reaches virsh alone, once (timeout would send it twice).
+    ns_bg "events-$label" stdbuf -oL virsh -c "$URI" event --all --loop
     events_pid=$NS_LAST_PID
     # The event client registers in its own time: define and undefine until it reports events.
     n=0
