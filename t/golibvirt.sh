@@ -37,9 +37,11 @@ ns_log "go-libvirt's integration tests built in $(($(date +%s) - t0)) s ($(echo 
 # "test" defined (never started), secret 19fdc2f2-... defined, dir pool "test" (/tmp, here a
 # private tmpfs) active and not autostarted.
 fixtures() {
-    # Defining again what exists (same name and UUID) only replaces it.
-    ns_virsh -q -c qemu:///system define "$GOSRC/testdata/test-domain.xml" >/dev/null
-    ns_virsh -q -c qemu:///system secret-define "$GOSRC/testdata/test-secret.xml" >/dev/null
+    # The domain and the secret are persistent (they survive libvirtd's restarts); the pool is not.
+    ns_virsh -q -c qemu:///system domuuid test >/dev/null 2>&1 ||
+        ns_virsh -q -c qemu:///system define "$GOSRC/testdata/test-domain.xml" >/dev/null
+    ns_virsh -q -c qemu:///system secret-dumpxml 19fdc2f2-fa64-46f3-bacf-42a8aafca6dd >/dev/null 2>&1 ||
+        ns_virsh -q -c qemu:///system secret-define "$GOSRC/testdata/test-secret.xml" >/dev/null
     rm -f /tmp/testvol
     ns_virsh -q -c qemu:///system pool-info test >/dev/null 2>&1 ||
         ns_virsh -q -c qemu:///system pool-create "$GOSRC/testdata/test-pool.xml" >/dev/null
