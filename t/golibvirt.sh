@@ -17,7 +17,7 @@ ns_enter "$@"
 
 GOSRC=/usr/share/gocode/src/github.com/digitalocean/go-libvirt
 # test:///default: libvirt's test driver lives in the client library or the monolithic libvirtd;
-# no daemon socket serves it, so virtproxyd answers with this error (src/proxy/uri.rs).
+# no daemon socket serves it, so virtproxyd answers with this error (src/remote/sockets.rs).
 IN_PROCESS="TestConnectToURIIntegration"
 IN_PROCESS_ERROR="served by a driver that runs inside libvirt's own processes"
 

@@ -19,7 +19,7 @@
 NS_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VIRTPROXYD=${VIRTPROXYD:-$NS_REPO/target/release/virtproxyd}
 # The sockets of the monolithic libvirtd, and the per-driver names virtproxyd dials for
-# system URIs (src/proxy/uri.rs: /run/libvirt/virt<drv>d-sock, -sock-ro for read-only clients).
+# system URIs (src/remote/sockets.rs: /run/libvirt/virt<drv>d-sock, -sock-ro for read-only clients).
 LIBVIRTD_SOCK=/run/libvirt/libvirt-sock
 NS_DRIVERS="qemu network storage secret nodedev interface nwfilter"
 NS_PIDS=""
