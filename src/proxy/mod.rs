@@ -347,8 +347,14 @@ impl Program for ProxyProgram {
     }
 
     fn after_batch(&mut self, core: &mut Core) {
-        self.relay.after_batch(core);
-        self.relay_events(core);
+        // Routing held packets of a link that just opened queues more output: go round.
+        for _ in 0..16 {
+            self.relay.after_batch(core);
+            self.relay_events(core);
+            if !self.relay.has_work() {
+                break;
+            }
+        }
     }
 
     fn shutdown(&mut self, core: &mut Core) {

@@ -173,6 +173,11 @@ impl Relay {
         std::mem::take(&mut self.events)
     }
 
+    /// Output queued or events to report: the owner's after-batch work is not done.
+    pub fn has_work(&self) -> bool {
+        !self.dirty.is_empty() || !self.events.is_empty()
+    }
+
     fn link_ref(&self, idx: usize) -> Option<&Link> {
         self.slots.get(idx).and_then(|s| s.as_ref())
     }
